@@ -16,16 +16,16 @@ import (
 
 // Model is one immutable version of the maturity model.
 type Model struct {
-	Name      string      `yaml:"model" json:"model"`
-	Version   string      `yaml:"version" json:"version"`
-	Title     string      `yaml:"title" json:"title"`
-	Scale     Scale       `yaml:"scale" json:"scale"`
-	Postures  []Posture   `yaml:"postures" json:"postures"`
-	Rules     Rules       `yaml:"rules" json:"rules"`
-	Families  []Family    `yaml:"families" json:"families"`
-	Cohorts   CohortGrid  `yaml:"cohorts" json:"cohorts"`
-	Findings  []Finding   `yaml:"findings" json:"findings"`
-	Domains   []Domain    `yaml:"domains" json:"domains"`
+	Name     string     `yaml:"model" json:"model"`
+	Version  string     `yaml:"version" json:"version"`
+	Title    string     `yaml:"title" json:"title"`
+	Scale    Scale      `yaml:"scale" json:"scale"`
+	Postures []Posture  `yaml:"postures" json:"postures"`
+	Rules    Rules      `yaml:"rules" json:"rules"`
+	Families []Family   `yaml:"families" json:"families"`
+	Cohorts  CohortGrid `yaml:"cohorts" json:"cohorts"`
+	Findings []Finding  `yaml:"findings" json:"findings"`
+	Domains  []Domain   `yaml:"domains" json:"domains"`
 
 	capByID    map[string]*Capability
 	domainByID map[string]*Domain
