@@ -1,0 +1,45 @@
+# HC-ZTMM benchmarking warehouse. `make run` and `make test` are the two commands a
+# newcomer needs; everything else is for day-to-day work.
+
+GO       ?= go
+TAGS     := duckdb_arrow
+BIN      := bin/hcztmm
+ADDR     ?= 127.0.0.1:8080
+DB       ?= ./data/hcztmm.duckdb
+# CGO is required: DuckDB is linked in as a static C++ library.
+export CGO_ENABLED := 1
+
+.PHONY: all build run test test-short bench fmt lint vet fuzz clean
+
+all: build
+
+build:
+	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/hcztmm
+
+## run: build, create the warehouse with demo data on first start, serve API and dashboards
+run: build
+	./$(BIN) serve --demo --addr $(ADDR) --db $(DB)
+
+## test: the whole suite with the race detector (what CI runs)
+test:
+	$(GO) test -tags $(TAGS) -race -count=1 -timeout 20m ./...
+
+## test-short: the quick tier for the edit-test loop
+test-short:
+	$(GO) test -tags $(TAGS) -short -count=1 ./...
+
+## bench: every benchmark, each compared with a ceiling measured in the same run
+bench:
+	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/hcztmm/warehouse/model"
+)
+
+// statusByKind is the one table from error kind to HTTP status.
+var statusByKind = map[model.Kind]int{
+	model.KindInvalid:          http.StatusBadRequest,
+	model.KindNotFound:         http.StatusNotFound,
+	model.KindConflict:         http.StatusConflict,
+	model.KindUnauthorized:     http.StatusUnauthorized,
+	model.KindForbidden:        http.StatusForbidden,
+	model.KindBudgetExceeded:   http.StatusUnprocessableEntity,
+	model.KindTooLarge:         http.StatusRequestEntityTooLarge,
+	model.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
+	model.KindRateLimited:      http.StatusTooManyRequests,
+	model.KindInternal:         http.StatusInternalServerError,
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error ErrorPayload `json:"error"`
+}
+
+// ErrorPayload carries a stable code, a message and the fields at fault.
+type ErrorPayload struct {
+	Code    string             `json:"code"`
+	Message string             `json:"message"`
+	Details []model.FieldError `json:"details"`
+}
+
+// StatusOf maps an error to its HTTP status through the kind table.
+func StatusOf(err error) int {
+	if s, ok := statusByKind[model.ErrorKind(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError renders err as the standard error body. Internal errors are logged with the
+// request ID and never shown to the client.
+func writeError(c *gin.Context, err error) {
+	kind := model.ErrorKind(err)
+	status := StatusOf(err)
+	body := ErrorBody{Error: ErrorPayload{Code: kind.String(), Details: []model.FieldError{}}}
+	var appErr *model.Error
+	if kind == model.KindInternal || !errors.As(err, &appErr) {
+		slog.ErrorContext(c.Request.Context(), "internal error", "request_id", requestID(c), "path", c.FullPath(), "err", err)
+		body.Error.Code = model.KindInternal.String()
+		body.Error.Message = "internal error; quote request ID " + requestID(c) + " when reporting it"
+	} else {
+		body.Error.Message = appErr.Message
+		if appErr.Details != nil {
+			body.Error.Details = appErr.Details
+		}
+	}
+	c.AbortWithStatusJSON(status, body)
+}
