@@ -1,0 +1,22 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func (a *app) releaseCommand() *cobra.Command {
+	return &cobra.Command{Use: "release", Short: "Compute and store a differentially private release for a cycle (not built yet)",
+		RunE: notBuilt("release")}
+}
+
+func (a *app) exportCommand() *cobra.Command {
+	return &cobra.Command{Use: "export", Short: "Export a release as a cohort dataset (not built yet)", RunE: notBuilt("export")}
+}
+
+func (a *app) reportCommand() *cobra.Command {
+	return &cobra.Command{Use: "report", Short: "Write the researchers' findings report of a release (not built yet)", RunE: notBuilt("report")}
+}
+
+func (a *app) keysCommand() *cobra.Command {
+	keys := &cobra.Command{Use: "keys", Short: "Manage API keys"}
+	keys.AddCommand(&cobra.Command{Use: "create", Short: "Mint an API key (not built yet)", RunE: notBuilt("keys create")})
+	return keys
+}
