@@ -80,93 +80,113 @@ type NextStep struct {
 // maxNextSteps keeps the advice short enough for an executive to read.
 const maxNextSteps = 6
 
-// Score computes the scorecard of a set of answers. It assumes the answers passed
-// ValidateAnswers; missing capabilities are treated as unknown so that scoring never panics.
+// Score computes the full scorecard of a set of answers: Assess plus Explain. It assumes
+// the answers passed ValidateAnswers; missing capabilities are treated as unknown so that
+// scoring never panics.
 func (m *Model) Score(answers map[string]Answer) Scorecard {
+	sc := m.Assess(answers)
+	m.Explain(&sc, answers)
+	return sc
+}
+
+// Assess computes the numbers of a scorecard (indices, postures, families, flags) without
+// the wording of the binding constraints and next steps. Bulk ingest and releases need
+// only the numbers, and the words can be rebuilt from the answers at any time because
+// scoring is pure.
+func (m *Model) Assess(answers map[string]Answer) Scorecard {
 	sc := Scorecard{ModelVersion: m.Version, Unknown: []string{}, NotApplicable: []string{},
-		Binding: []Constraint{}, NextSteps: []NextStep{}}
-	levels := m.effectiveLevels(answers, &sc)
-
+		Binding: []Constraint{}, NextSteps: []NextStep{}, Domains: make([]DomainScore, len(m.Domains))}
+	nd := len(m.Domains)
+	weights := make([]float64, 0, nd)
+	indices := make([]float64, 0, nd)
+	postures := make([]int, 0, nd)
+	var ls []int
+	var ws []float64
 	for di := range m.Domains {
-		sc.Domains = append(sc.Domains, m.scoreDomain(&m.Domains[di], answers, levels))
-	}
-
-	var weights, indices []float64
-	var postures []int
-	for di, ds := range sc.Domains {
-		if !ds.Assessed {
-			continue
+		d := &m.Domains[di]
+		ds := DomainScore{ID: d.ID, Name: d.Name}
+		ls, ws = ls[:0], ws[:0]
+		var sum, wsum float64
+		for ci := range d.Capabilities {
+			c := &d.Capabilities[ci]
+			a, answered := answers[c.ID]
+			var l int
+			switch {
+			case answered && a == NotApplicable:
+				ds.NA++
+				sc.NotApplicable = append(sc.NotApplicable, c.ID)
+				continue
+			case !answered || a == Unknown:
+				ds.Unknown++
+				sc.Unknown = append(sc.Unknown, c.ID)
+				l = m.Scale.UnknownScoresAs
+			default:
+				ds.Answered++
+				l = clampInt(int(a), m.Scale.Min, m.Scale.Max)
+			}
+			ls = append(ls, l)
+			ws = append(ws, c.Weight)
+			sum += float64(l) * c.Weight
+			wsum += c.Weight
 		}
-		weights = append(weights, m.Domains[di].Weight)
-		indices = append(indices, ds.Index)
-		postures = append(postures, ds.Posture)
+		ds.LowConfidence = ds.NA > m.Rules.MaxNAPerDomain
+		if len(ls) == 0 {
+			// Every capability "na": the domain does not apply and is left out of the overall rules.
+			ds.PostureName = "Not assessed"
+		} else {
+			ds.Assessed = true
+			ds.Index = round2(sum / wsum / float64(m.Scale.Max) * 100)
+			ds.Posture = weakestLinkPosture(ls, ws, m.Rules.Domain.ShareThreshold, m.Rules.Domain.MaxGapToWeakest, m.Scale.Max)
+			ds.PostureName = m.Postures[ds.Posture].Name
+			weights = append(weights, d.Weight)
+			indices = append(indices, ds.Index)
+			postures = append(postures, ds.Posture)
+		}
+		sc.Domains[di] = ds
 	}
 	sc.Index = round2(weightedMean(indices, weights))
-	sc.Posture = m.overallPosture(postures, weights, levels)
-	sc.PostureName = m.PostureName(sc.Posture)
-
+	sc.Posture = m.overallPosture(postures, weights, answers)
+	sc.PostureName = m.Postures[sc.Posture].Name
+	sc.Families = make([]FamilyScore, 0, len(m.Families))
 	for _, f := range m.Families {
 		sc.Families = append(sc.Families, m.scoreFamily(f, sc.Domains))
-	}
-	if sc.Posture < m.Scale.Max {
-		sc.Binding = m.bindingConstraints(sc.Posture+1, sc.Domains, weights, levels)
-		sc.NextSteps = m.nextSteps(sc.Posture+1, sc.Binding, sc.Domains, answers, levels)
 	}
 	return sc
 }
 
+// Explain fills in the binding constraints and next steps of a scorecard made by Assess
+// from the same answers.
+func (m *Model) Explain(sc *Scorecard, answers map[string]Answer) {
+	sc.Binding, sc.NextSteps = []Constraint{}, []NextStep{}
+	if sc.Posture >= m.Scale.Max {
+		return
+	}
+	levels := m.effectiveLevels(answers)
+	var weights []float64
+	for di, ds := range sc.Domains {
+		if ds.Assessed {
+			weights = append(weights, m.Domains[di].Weight)
+		}
+	}
+	sc.Binding = m.bindingConstraints(sc.Posture+1, sc.Domains, weights, levels)
+	sc.NextSteps = m.nextSteps(sc.Posture+1, sc.Binding, sc.Domains, answers, levels)
+}
+
 // effectiveLevels turns answers into scored levels: unknown scores as the model says,
-// "na" (and nothing) is left out.
-func (m *Model) effectiveLevels(answers map[string]Answer, sc *Scorecard) map[string]int {
+// "na" is left out.
+func (m *Model) effectiveLevels(answers map[string]Answer) map[string]int {
 	levels := make(map[string]int, len(m.capOrder))
 	for _, id := range m.capOrder {
 		a, ok := answers[id]
 		switch {
 		case !ok || a == Unknown:
-			sc.Unknown = append(sc.Unknown, id)
 			levels[id] = m.Scale.UnknownScoresAs
 		case a == NotApplicable:
-			sc.NotApplicable = append(sc.NotApplicable, id)
 		default:
 			levels[id] = clampInt(int(a), m.Scale.Min, m.Scale.Max)
 		}
 	}
 	return levels
-}
-
-func (m *Model) scoreDomain(d *Domain, answers map[string]Answer, levels map[string]int) DomainScore {
-	ds := DomainScore{ID: d.ID, Name: d.Name}
-	var ls []int
-	var ws []float64
-	for _, c := range d.Capabilities {
-		a, answered := answers[c.ID]
-		switch {
-		case answered && a == NotApplicable:
-			ds.NA++
-			continue
-		case !answered || a == Unknown:
-			ds.Unknown++
-		default:
-			ds.Answered++
-		}
-		ls = append(ls, levels[c.ID])
-		ws = append(ws, c.Weight)
-	}
-	ds.LowConfidence = ds.NA > m.Rules.MaxNAPerDomain
-	if len(ls) == 0 {
-		// Every capability "na": the domain does not apply and is left out of the overall rules.
-		ds.PostureName = "Not assessed"
-		return ds
-	}
-	ds.Assessed = true
-	fl := make([]float64, len(ls))
-	for i, l := range ls {
-		fl[i] = float64(l)
-	}
-	ds.Index = round2(weightedMean(fl, ws) / float64(m.Scale.Max) * 100)
-	ds.Posture = weakestLinkPosture(ls, ws, m.Rules.Domain.ShareThreshold, m.Rules.Domain.MaxGapToWeakest, m.Scale.Max)
-	ds.PostureName = m.PostureName(ds.Posture)
-	return ds
 }
 
 // weakestLinkPosture is the highest k such that at least `share` of the weight sits at k
@@ -194,25 +214,33 @@ func meetsLevel(levels []int, weights []float64, k int, share float64, maxGap in
 	return total > 0 && atK/total >= share-1e-9
 }
 
-func (m *Model) gatesMet(k int, levels map[string]int) bool {
+func (m *Model) gatesMet(k int, answers map[string]Answer) bool {
 	if k < m.Rules.Overall.Gates.AppliesFromLevel {
 		return true
 	}
 	for _, g := range m.Rules.Overall.Gates.Capabilities {
-		if l, ok := levels[g]; ok && l < k {
+		a, ok := answers[g]
+		l := m.Scale.UnknownScoresAs
+		switch {
+		case ok && a == NotApplicable:
+			continue // validation forbids it; scoring stays total
+		case ok && a != Unknown:
+			l = clampInt(int(a), m.Scale.Min, m.Scale.Max)
+		}
+		if l < k {
 			return false
 		}
 	}
 	return true
 }
 
-func (m *Model) overallPosture(postures []int, weights []float64, levels map[string]int) int {
+func (m *Model) overallPosture(postures []int, weights []float64, answers map[string]Answer) int {
 	if len(postures) == 0 {
 		return 0
 	}
 	r := m.Rules.Overall
 	for k := m.Scale.Max; k >= 1; k-- {
-		if meetsLevel(postures, weights, k, r.DomainShareThreshold, r.MaxGapToWeakest) && m.gatesMet(k, levels) {
+		if meetsLevel(postures, weights, k, r.DomainShareThreshold, r.MaxGapToWeakest) && m.gatesMet(k, answers) {
 			return k
 		}
 	}

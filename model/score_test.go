@@ -258,3 +258,28 @@ func BenchmarkScore(b *testing.B) {
 		_ = m.Score(answers)
 	}
 }
+
+func BenchmarkAssess(b *testing.B) {
+	m := model.MustBuiltin().Latest()
+	answers := with(uniform(m, 1), map[string]model.Answer{"IDN-01": 2, "DEV-01": 2, "VDT-02": 1, "APP-02": model.NotApplicable})
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = m.Assess(answers)
+	}
+}
+
+func TestAssessMatchesScore(t *testing.T) {
+	m := latest(t)
+	answers := with(uniform(m, 2), map[string]model.Answer{"VDT-02": 1, "APP-02": model.NotApplicable, "IDN-03": model.Unknown})
+	full := m.Score(answers)
+	quick := m.Assess(answers)
+	if quick.Posture != full.Posture || quick.Index != full.Index || len(quick.Binding) != 0 {
+		t.Fatalf("assess %+v vs score %+v", quick, full)
+	}
+	m.Explain(&quick, answers)
+	a, _ := json.Marshal(quick)
+	b, _ := json.Marshal(full)
+	if string(a) != string(b) {
+		t.Fatalf("Assess+Explain differs from Score")
+	}
+}
