@@ -23,6 +23,9 @@ type Submission struct {
 // unknown capabilities, out-of-range levels, "na" where the model forbids it, and
 // capabilities left unanswered (every capability is required; "unknown" is a valid answer).
 func (m *Model) ValidateAnswers(answers map[string]Answer) []FieldError {
+	if m.answersValid(answers) {
+		return nil // the common case, without sorting or building field names
+	}
 	var errs []FieldError
 	ids := make([]string, 0, len(answers))
 	for id := range answers {
@@ -54,6 +57,30 @@ func (m *Model) ValidateAnswers(answers map[string]Answer) []FieldError {
 		}
 	}
 	return errs
+}
+
+// answersValid is the allocation-free check that every capability is answered once with
+// an allowed value and nothing else is.
+func (m *Model) answersValid(answers map[string]Answer) bool {
+	if len(answers) != len(m.capOrder) {
+		return false
+	}
+	for id, a := range answers {
+		c, ok := m.capByID[id]
+		if !ok {
+			return false
+		}
+		switch {
+		case a == NotApplicable:
+			if !c.NAAllowed {
+				return false
+			}
+		case a == Unknown:
+		case int(a) < m.Scale.Min || int(a) > m.Scale.Max:
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateSubmission checks the document fields this model owns: schema and model
