@@ -16,11 +16,11 @@ import (
 // hashed and its answers in a fixed order. Doing this outside the
 // writer keeps the single writer busy with nothing but the database.
 type prepared struct {
-	sub       *ScoredSubmission
-	hash      string
-	caps      []string
-	answers   []int8
-	err       error
+	sub     *ScoredSubmission
+	hash    string
+	caps    []string
+	answers []int8
+	err     error
 }
 
 // prepareParallelMin is the batch size from which preparation is spread over all cores;
