@@ -132,6 +132,7 @@ Exit codes: 0 success, 1 failure with nothing written, 2 usage error,
 		a.templateCommand(),
 		a.scoreCommand(),
 		a.modelCommand(),
+		a.checkCommand(),
 	)
 	return root
 }

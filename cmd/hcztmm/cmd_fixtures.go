@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/hcztmm/warehouse/fixtures"
+	"github.com/hcztmm/warehouse/workbook"
 	"github.com/spf13/cobra"
 )
 
@@ -63,8 +66,25 @@ DIR/csv-long/<cycle>.csv, DIR/xlsx/<cycle>/<org>.xlsx.`,
 }
 
 // extraFixtureWriters adds formats whose writers live outside fixtures (which may only
-// import model).
-func extraFixtureWriters() map[string]fixtures.FileWriter { return nil }
+// import model): the XLSX workbook, filled in as a provider would.
+func extraFixtureWriters() map[string]fixtures.FileWriter {
+	return map[string]fixtures.FileWriter{"xlsx": writeWorkbooks}
+}
+
+// writeWorkbooks writes DIR/xlsx/<cycle>/<org>.xlsx, one filled workbook per submission.
+func writeWorkbooks(pop *fixtures.Population, dir string) ([]string, error) {
+	var written []string
+	for i := range pop.Submissions {
+		s := &pop.Submissions[i]
+		path := filepath.Join(dir, "xlsx", s.Cycle, s.Organisation.ID+".xlsx")
+		err := writeFileAtomically(path, func(w *bufio.Writer) error { return workbook.Write(w, pop.Model, s) })
+		if err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
+}
 
 func splitList(s string) []string {
 	var out []string
