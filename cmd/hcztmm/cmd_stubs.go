@@ -2,11 +2,6 @@ package main
 
 import "github.com/spf13/cobra"
 
-func (a *app) releaseCommand() *cobra.Command {
-	return &cobra.Command{Use: "release", Short: "Compute and store a differentially private release for a cycle (not built yet)",
-		RunE: notBuilt("release")}
-}
-
 func (a *app) exportCommand() *cobra.Command {
 	return &cobra.Command{Use: "export", Short: "Export a release as a cohort dataset (not built yet)", RunE: notBuilt("export")}
 }

@@ -8,8 +8,12 @@ import (
 
 	"github.com/hcztmm/warehouse/fixtures"
 	"github.com/hcztmm/warehouse/ingest"
+	"github.com/hcztmm/warehouse/privacy"
 	"github.com/hcztmm/warehouse/warehouse"
 )
+
+// demoReleaseEpsilon is what each demo cycle's first release spends of its budget of 5.
+const demoReleaseEpsilon = 1.0
 
 type demoOptions struct {
 	orgs, cycles int
@@ -57,6 +61,15 @@ func (a *app) seedDemo(ctx context.Context, db *warehouse.DB, o demoOptions) err
 		if err := db.CloseCycle(ctx, c); err != nil {
 			return err
 		}
+	}
+	// A first release per cycle, at a fifth of the cycle's budget, so that peer views
+	// and findings have something to show.
+	for _, c := range pop.Cycles {
+		pub, err := privacy.Publish(ctx, db, a.models, privacy.Request{Cycle: c, Epsilon: demoReleaseEpsilon})
+		if err != nil {
+			return fmt.Errorf("release of cycle %s: %w", c, err)
+		}
+		fmt.Fprintf(a.stdout, "demo: published release %s (epsilon %g; %.4g left in the cycle)\n", pub.Release.ID, demoReleaseEpsilon, pub.Budget.EpsilonLeft)
 	}
 	if err := db.Checkpoint(ctx); err != nil {
 		return err

@@ -55,7 +55,8 @@ func TestExitCodes(t *testing.T) {
 		{"score needs a file", []string{"score"}, exitUsage, "accepts 1 arg"},
 		{"unknown model version", []string{"model", "--version", "7.7"}, exitUsage, `unknown model version "7.7"`},
 		{"bad ingest format", []string{"ingest", "--db", filepath.Join(t.TempDir(), "x.duckdb"), "--format", "pdf", "f"}, exitUsage, `unknown --format "pdf"`},
-		{"unbuilt command says so", []string{"release"}, exitFailure, "release is not built yet"},
+		{"unbuilt command says so", []string{"export"}, exitFailure, "export is not built yet"},
+		{"release needs a cycle", []string{"release"}, exitUsage, "--cycle is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
