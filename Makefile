@@ -9,7 +9,7 @@ DB       ?= ./data/hcztmm.duckdb
 # CGO is required: DuckDB is linked in as a static C++ library.
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-short bench fmt lint vet fuzz clean
+.PHONY: all build run test test-short bench bench-go fmt lint vet fuzz clean
 
 all: build
 
@@ -28,8 +28,13 @@ test:
 test-short:
 	$(GO) test -tags $(TAGS) -short -count=1 ./...
 
-## bench: every benchmark, each compared with a ceiling measured in the same run
+## bench: the benchmark table (cmd/hcztmm-bench): each path against a ceiling measured in
+## the same run, medians of 3, ratios; BENCHFLAGS passes e.g. -only ingest -out bench.md
 bench:
+	$(GO) run -tags $(TAGS) ./cmd/hcztmm-bench -go $(GO) $(BENCHFLAGS)
+
+## bench-go: the Go benchmarks of every package
+bench-go:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
 
 fmt:
