@@ -172,3 +172,59 @@ func ceilingDDL(csvPath string) (string, error) {
 
 // quoteLiteral quotes a SQL string literal (a file path may hold a quote).
 func quoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// CeilingExactCohortStats computes, exactly and without noise, the statistics a full
+// release publishes for a cycle: per cohort of every partitioning (national, size,
+// region, size x region, type) the count, posture histogram, mean and quantiles of the
+// overall index; per domain the same; per capability the count at each answer level. It
+// exists only as the benchmark ceiling of a DP release: the same work as a plain GROUP BY.
+// Nothing may serve its result, and it returns only the number of result rows.
+func (db *DB) CeilingExactCohortStats(ctx context.Context, cycle string) (int, error) {
+	const sets = `GROUPING SETS ((), (size_band), (region), (size_band, region), (org_type))`
+	const current = `FROM submissions s WHERE s.cycle_id = $1 AND s.superseded_by IS NULL`
+	queries := []string{
+		`SELECT size_band, region, org_type, count(*),
+			count(*) FILTER (WHERE posture = 0), count(*) FILTER (WHERE posture = 1), count(*) FILTER (WHERE posture = 2),
+			count(*) FILTER (WHERE posture = 3), count(*) FILTER (WHERE posture = 4),
+			avg(overall_index), quantile_cont(overall_index, [0.1, 0.25, 0.5, 0.75, 0.9])::VARCHAR
+		` + current + ` GROUP BY ` + sets,
+		`SELECT d.domain_id, size_band, region, org_type, count(*),
+			count(*) FILTER (WHERE d.posture = 0), count(*) FILTER (WHERE d.posture = 1), count(*) FILTER (WHERE d.posture = 2),
+			count(*) FILTER (WHERE d.posture = 3), count(*) FILTER (WHERE d.posture = 4),
+			avg(d.domain_index), quantile_cont(d.domain_index, [0.1, 0.25, 0.5, 0.75, 0.9])::VARCHAR
+		FROM submissions s JOIN domain_scores d USING (submission_id)
+		WHERE s.cycle_id = $1 AND s.superseded_by IS NULL AND d.assessed
+		GROUP BY GROUPING SETS ((d.domain_id), (d.domain_id, size_band), (d.domain_id, region),
+			(d.domain_id, size_band, region), (d.domain_id, org_type))`,
+		`SELECT a.capability_id, a.answer, size_band, region, org_type, count(*)
+		FROM submissions s JOIN answers a USING (submission_id)
+		WHERE s.cycle_id = $1 AND s.superseded_by IS NULL
+		GROUP BY GROUPING SETS ((a.capability_id, a.answer), (a.capability_id, a.answer, size_band),
+			(a.capability_id, a.answer, region), (a.capability_id, a.answer, size_band, region),
+			(a.capability_id, a.answer, org_type))`,
+	}
+	total := 0
+	for _, q := range queries {
+		rows, err := db.sql.QueryContext(ctx, q, cycle)
+		if err != nil {
+			return total, fmt.Errorf("warehouse: exact cohort stats: %w", err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return total, fmt.Errorf("warehouse: exact cohort stats: %w", err)
+			}
+			total++
+		}
+		if err := rows.Close(); err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

@@ -8,5 +8,6 @@ func scenarios() []Scenario {
 		bulkIngest{},
 		&concurrentCommit{},
 		scoring{},
+		release{},
 	}
 }
