@@ -93,4 +93,3 @@ func (release) Run(ctx context.Context, env *Env) ([]Row, error) {
 		Note: "epsilon 1, Laplace, FullSplit; the exact query is warmed once first",
 	}}, nil
 }
-
