@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -51,7 +50,7 @@ func writeError(c *gin.Context, err error) {
 	body := ErrorBody{Error: ErrorPayload{Code: kind.String(), Details: []model.FieldError{}}}
 	var appErr *model.Error
 	if kind == model.KindInternal || !errors.As(err, &appErr) {
-		slog.ErrorContext(c.Request.Context(), "internal error", "request_id", requestID(c), "path", c.FullPath(), "err", err)
+		loggerOf(c).ErrorContext(c.Request.Context(), "internal error", "request_id", requestID(c), "path", c.FullPath(), "err", err)
 		body.Error.Code = model.KindInternal.String()
 		body.Error.Message = "internal error; quote request ID " + requestID(c) + " when reporting it"
 	} else {
@@ -61,4 +60,12 @@ func writeError(c *gin.Context, err error) {
 		}
 	}
 	c.AbortWithStatusJSON(status, body)
+}
+
+// writeMethodNotAllowed answers a known path with the wrong method. It is the one error
+// outside the kind table: it is about the request line, not about anything the request
+// asked for, so no layer below the router ever produces it. gin has set Allow already.
+func writeMethodNotAllowed(c *gin.Context) {
+	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorPayload{Code: "method_not_allowed",
+		Message: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path, Details: []model.FieldError{}}})
 }

@@ -1,46 +1,15 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hcztmm/warehouse/api"
 	"github.com/hcztmm/warehouse/model"
 )
-
-// startServer runs the real server on a loopback port and returns its base URL.
-func startServer(t *testing.T, deps api.Deps) string {
-	t.Helper()
-	srv, err := api.New(api.Config{}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("server did not shut down")
-		}
-	})
-	return "http://" + l.Addr().String()
-}
 
 func get(t *testing.T, url string) (int, http.Header, []byte) {
 	t.Helper()
@@ -57,7 +26,7 @@ func get(t *testing.T, url string) (int, http.Header, []byte) {
 }
 
 func TestHealthAndModel(t *testing.T) {
-	base := startServer(t, api.Deps{Models: model.MustBuiltin()})
+	base := startServer(t, api.Config{}, api.Deps{Models: model.MustBuiltin()})
 
 	status, hdr, body := get(t, base+"/healthz")
 	if status != http.StatusOK || !strings.Contains(string(body), `"ok"`) {
@@ -98,7 +67,7 @@ func TestHealthAndModel(t *testing.T) {
 }
 
 func TestErrorsAreJSON(t *testing.T) {
-	base := startServer(t, api.Deps{Models: model.MustBuiltin()})
+	base := startServer(t, api.Config{}, api.Deps{Models: model.MustBuiltin()})
 	tests := []struct {
 		path   string
 		status int
