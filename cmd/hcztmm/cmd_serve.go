@@ -7,6 +7,7 @@ import (
 	"net"
 
 	"github.com/hcztmm/warehouse/api"
+	"github.com/hcztmm/warehouse/dashboards"
 	"github.com/hcztmm/warehouse/warehouse"
 	"github.com/spf13/cobra"
 )
@@ -44,7 +45,13 @@ newcomer has something to look at. An existing database is never overwritten.`,
 					return fmt.Errorf("demo data: %w", err)
 				}
 			}
-			srv, err := api.New(api.Config{Addr: addr, Logger: logger}, api.Deps{Models: a.models, Ready: readiness{db}})
+			pages, err := dashboards.New(dashboards.Config{}, dashboards.Deps{Models: a.models, Releases: db,
+				Orgs: dashboards.OrgScoped(db), Auth: api.KeyAuthenticator(db), Logger: logger})
+			if err != nil {
+				return err
+			}
+			srv, err := api.New(api.Config{Addr: addr, Logger: logger},
+				api.Deps{Models: a.models, Ready: readiness{db}, Warehouse: db, Pages: pages})
 			if err != nil {
 				return err
 			}
@@ -52,8 +59,14 @@ newcomer has something to look at. An existing database is never overwritten.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "serving on http://%s (database %s)\n", l.Addr(), dbPath)
-			fmt.Fprintf(a.stdout, "  curl http://%s/healthz\n  curl http://%s/api/v1/model\n", l.Addr(), l.Addr())
+			base := "http://" + l.Addr().String()
+			fmt.Fprintf(a.stdout, "serving on %s (database %s)\n", base, dbPath)
+			fmt.Fprintf(a.stdout, "  dashboards: %s/dashboards/ (sign in with a key)\n  curl %s/healthz\n  curl %s/api/v1/model\n", base, base, base)
+			if demo {
+				if err := a.printDemoKeys(ctx, db, base); err != nil {
+					return fmt.Errorf("demo keys: %w", err)
+				}
+			}
 			return srv.Serve(ctx, l)
 		},
 	}

@@ -61,3 +61,28 @@ func TestReleaseCommands(t *testing.T) {
 		t.Errorf("show output:\n%s", shown)
 	}
 }
+
+func TestKeysCommands(t *testing.T) {
+	db := newDB(t)
+	code, token, stderr := run(t, "keys", "create", "--db", db, "--role", "provider", "--org", "ORG-000007", "--label", "ciso")
+	if code != exitOK || !strings.HasPrefix(token, "hczk_") || !strings.Contains(stderr, "shown once") {
+		t.Fatalf("create: %d %q %s", code, token, stderr)
+	}
+	if code, _, stderr := run(t, "keys", "create", "--db", db, "--role", "provider"); code != exitFailure || !strings.Contains(stderr, "org") {
+		t.Fatalf("provider key without an organisation: %d %s", code, stderr)
+	}
+	if code, _, _ := run(t, "keys", "create", "--db", db, "--role", "root"); code != exitUsage {
+		t.Fatalf("unknown role: exit %d", code)
+	}
+	code, out, _ := run(t, "keys", "list", "--db", db)
+	if code != exitOK || !strings.Contains(out, "ORG-000007") || strings.Contains(out, strings.TrimSpace(token)) {
+		t.Fatalf("list must show the key but never its secret:\n%s", out)
+	}
+	id := strings.Fields(strings.Split(out, "\n")[1])[0]
+	if code, out, _ := run(t, "keys", "revoke", "--db", db, id); code != exitOK || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %d %s", code, out)
+	}
+	if code, _, _ := run(t, "keys", "revoke", "--db", db, id); code != exitFailure {
+		t.Fatalf("second revoke: exit %d", code)
+	}
+}
