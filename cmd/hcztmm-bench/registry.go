@@ -9,5 +9,6 @@ func scenarios() []Scenario {
 		&concurrentCommit{},
 		scoring{},
 		release{},
+		httpReads{},
 	}
 }
