@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/hcztmm/warehouse/warehouse"
 	"github.com/spf13/cobra"
 )
 
@@ -21,27 +22,24 @@ has one current submission per cycle and supersession links are intact. Exit 1 w
 something is wrong.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			res, err := db.CheckIntegrity(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if err := json.NewEncoder(a.stdout).Encode(res); err != nil {
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				res, err := db.CheckIntegrity(cmd.Context())
+				if err != nil {
 					return err
 				}
-			} else {
-				fmt.Fprintf(a.stdout, "%d submissions (%d current); incomplete %d, orphan answers %d, orphan domain scores %d, duplicate current %d, broken links %d\n",
-					res.Submissions, res.Current, len(res.Incomplete), res.OrphanAnswers, res.OrphanDomainScores, res.DuplicateCurrent, res.BrokenLinks)
-			}
-			if !res.OK() {
-				return &exitError{code: exitFailure, err: fmt.Errorf("integrity check failed")}
-			}
-			return nil
+				if asJSON {
+					if err := json.NewEncoder(a.stdout).Encode(res); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(a.stdout, "%d submissions (%d current); incomplete %d, orphan answers %d, orphan domain scores %d, duplicate current %d, broken links %d\n",
+						res.Submissions, res.Current, len(res.Incomplete), res.OrphanAnswers, res.OrphanDomainScores, res.DuplicateCurrent, res.BrokenLinks)
+				}
+				if !res.OK() {
+					return &exitError{code: exitFailure, err: fmt.Errorf("integrity check failed")}
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&dbPath, "db", dbDefault(), "warehouse file (env HCZTMM_DB)")

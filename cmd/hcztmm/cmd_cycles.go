@@ -32,16 +32,13 @@ only for open cycles.`,
 			if c.ModelVersion == "" {
 				c.ModelVersion = a.models.Latest().Version
 			}
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.CreateCycle(cmd.Context(), c); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "created cycle %s (model %s, budget epsilon %g, delta %g)\n", c.ID, c.ModelVersion, c.Epsilon, c.Delta)
-			return nil
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				if err := db.CreateCycle(cmd.Context(), c); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "created cycle %s (model %s, budget epsilon %g, delta %g)\n", c.ID, c.ModelVersion, c.Epsilon, c.Delta)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&c.ID, "id", "", "cycle ID, e.g. 2026 (required)")
@@ -55,28 +52,25 @@ only for open cycles.`,
 		Short: "List cycles",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			cs, err := db.ListCycles(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(cs)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CYCLE\tMODEL\tSTATUS\tEPSILON\tDELTA\tSUBMISSIONS")
-			for _, c := range cs {
-				current, _, err := db.CountSubmissions(cmd.Context(), c.ID)
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				cs, err := db.ListCycles(cmd.Context())
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%g\t%d\n", c.ID, c.ModelVersion, c.Status, c.Epsilon, c.Delta, current)
-			}
-			return tw.Flush()
+				if asJSON {
+					return json.NewEncoder(a.stdout).Encode(cs)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "CYCLE\tMODEL\tSTATUS\tEPSILON\tDELTA\tSUBMISSIONS")
+				for _, c := range cs {
+					current, _, err := db.CountSubmissions(cmd.Context(), c.ID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%g\t%d\n", c.ID, c.ModelVersion, c.Status, c.Epsilon, c.Delta, current)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -90,16 +84,13 @@ only for open cycles.`,
 			if closeID == "" {
 				return usageError("--id is required")
 			}
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.CloseCycle(cmd.Context(), closeID); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "closed cycle %s\n", closeID)
-			return nil
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				if err := db.CloseCycle(cmd.Context(), closeID); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "closed cycle %s\n", closeID)
+				return nil
+			})
 		},
 	}
 	closeCmd.Flags().StringVar(&closeID, "id", "", "cycle ID (required)")

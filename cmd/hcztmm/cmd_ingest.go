@@ -44,33 +44,30 @@ Exit codes: 0 all stored (or unchanged), 3 some rejected and the rest committed,
 			if err != nil {
 				return err
 			}
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			report, err := a.ingestFiles(cmd.Context(), db, args, f, ingest.Options{Atomic: atomic, MaxBytes: maxBytes, ChunkSize: chunk}, !asJSON)
-			if err != nil {
-				return &exitError{code: exitFailure, err: err}
-			}
-			// The report goes out as soon as the data is committed: it is durable in the
-			// WAL from then on, and the checkpoint on close only folds it into the file.
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(report); err != nil {
-					return err
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				report, err := a.ingestFiles(cmd.Context(), db, args, f, ingest.Options{Atomic: atomic, MaxBytes: maxBytes, ChunkSize: chunk}, !asJSON)
+				if err != nil {
+					return &exitError{code: exitFailure, err: err}
 				}
-			} else {
-				for _, p := range report.Problems() {
-					fmt.Fprintln(a.stderr, p.String())
+				// The report goes out as soon as the data is committed: it is durable in the
+				// WAL from then on, and the checkpoint on close only folds it into the file.
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(report); err != nil {
+						return err
+					}
+				} else {
+					for _, p := range report.Problems() {
+						fmt.Fprintln(a.stderr, p.String())
+					}
+					fmt.Fprintln(a.stdout, report.String())
 				}
-				fmt.Fprintln(a.stdout, report.String())
-			}
-			if err := db.Checkpoint(cmd.Context()); err != nil {
-				return fmt.Errorf("checkpoint after ingest: %w", err)
-			}
-			return ingestExit(report)
+				if err := db.Checkpoint(cmd.Context()); err != nil {
+					return fmt.Errorf("checkpoint after ingest: %w", err)
+				}
+				return ingestExit(report)
+			})
 		},
 	}
 	fl := cmd.Flags()

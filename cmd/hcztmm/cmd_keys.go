@@ -30,18 +30,15 @@ their SHA-256 digest is stored, so a key is shown once, when it is created.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			k, token, err := db.CreateKey(cmd.Context(), r, org, label)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stderr, "created key %s (role %s%s); it is shown once, store it now:\n", k.ID, k.Role, orgSuffix(k.OrgID))
-			fmt.Fprintln(a.stdout, token)
-			return nil
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				k, token, err := db.CreateKey(cmd.Context(), r, org, label)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "created key %s (role %s%s); it is shown once, store it now:\n", k.ID, k.Role, orgSuffix(k.OrgID))
+				fmt.Fprintln(a.stdout, token)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&role, "role", "", "admin, researcher, analyst or provider (required)")
@@ -53,25 +50,22 @@ their SHA-256 digest is stored, so a key is shown once, when it is created.`,
 		Short: "List keys (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			ks, err := db.ListKeys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tROLE\tORG\tLABEL\tCREATED\tREVOKED")
-			for _, k := range ks {
-				revoked := ""
-				if k.RevokedAt != nil {
-					revoked = k.RevokedAt.Format("2006-01-02 15:04")
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				ks, err := db.ListKeys(cmd.Context())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.OrgID, k.Label, k.CreatedAt.Format("2006-01-02 15:04"), revoked)
-			}
-			return tw.Flush()
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "KEY\tROLE\tORG\tLABEL\tCREATED\tREVOKED")
+				for _, k := range ks {
+					revoked := ""
+					if k.RevokedAt != nil {
+						revoked = k.RevokedAt.Format("2006-01-02 15:04")
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.OrgID, k.Label, k.CreatedAt.Format("2006-01-02 15:04"), revoked)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 
@@ -80,17 +74,14 @@ their SHA-256 digest is stored, so a key is shown once, when it is created.`,
 		Short: "Revoke a key for good",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			k, err := db.RevokeKey(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "revoked key %s (role %s%s)\n", k.ID, k.Role, orgSuffix(k.OrgID))
-			return nil
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				k, err := db.RevokeKey(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "revoked key %s (role %s%s)\n", k.ID, k.Role, orgSuffix(k.OrgID))
+				return nil
+			})
 		},
 	}
 	keys.AddCommand(create, list, revoke)

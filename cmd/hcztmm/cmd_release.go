@@ -49,28 +49,25 @@ Subcommands: 'release list' and 'release show ID'.`,
 			} else {
 				req.Split = privacy.DefaultSplit(ps...)
 			}
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			pub, err := privacy.Publish(cmd.Context(), db, a.models, req)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, struct {
-					Release string           `json:"release"`
-					Cost    privacy.Cost     `json:"cost"`
-					Budget  warehouse.Budget `json:"budget"`
-				}{pub.Release.ID, pub.Release.Cost, pub.Budget})
-			}
-			fmt.Fprintf(a.stdout, "published release %s of cycle %s (%d bytes)\n\n", pub.Release.ID, req.Cycle, len(pub.Body))
-			printCost(a.stdout, pub.Release.Cost)
-			printSuppression(a.stdout, pub.Release)
-			fmt.Fprintf(a.stdout, "\nbudget of cycle %s: epsilon %.4g of %.4g spent, %.4g left; delta %.3g of %.3g spent\n",
-				pub.Budget.Cycle, pub.Budget.EpsilonSpent, pub.Budget.EpsilonTotal, pub.Budget.EpsilonLeft, pub.Budget.DeltaSpent, pub.Budget.DeltaTotal)
-			return nil
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				pub, err := privacy.Publish(cmd.Context(), db, a.models, req)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return writeJSON(a.stdout, struct {
+						Release string           `json:"release"`
+						Cost    privacy.Cost     `json:"cost"`
+						Budget  warehouse.Budget `json:"budget"`
+					}{pub.Release.ID, pub.Release.Cost, pub.Budget})
+				}
+				fmt.Fprintf(a.stdout, "published release %s of cycle %s (%d bytes)\n\n", pub.Release.ID, req.Cycle, len(pub.Body))
+				printCost(a.stdout, pub.Release.Cost)
+				printSuppression(a.stdout, pub.Release)
+				fmt.Fprintf(a.stdout, "\nbudget of cycle %s: epsilon %.4g of %.4g spent, %.4g left; delta %.3g of %.3g spent\n",
+					pub.Budget.Cycle, pub.Budget.EpsilonSpent, pub.Budget.EpsilonTotal, pub.Budget.EpsilonLeft, pub.Budget.DeltaSpent, pub.Budget.DeltaTotal)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -89,39 +86,36 @@ Subcommands: 'release list' and 'release show ID'.`,
 		Short: "List releases with their cost",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			rels, err := db.ListReleases(cmd.Context(), listCycle)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(a.stdout, rels)
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RELEASE\tCYCLE\tSTATUS\tEPSILON\tDELTA\tNOISE\tBYTES\tRESERVED")
-			budgets := map[string]warehouse.Budget{}
-			var cycles []string
-			for _, r := range rels {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%.3g\t%s\t%d\t%s\n", r.ID, r.Cycle, r.Status, r.Epsilon, r.Delta, r.Noise, r.Bytes, r.ReservedAt.Format("2006-01-02 15:04"))
-				if _, ok := budgets[r.Cycle]; !ok {
-					if budgets[r.Cycle], err = db.Budget(cmd.Context(), r.Cycle); err != nil {
-						return err
-					}
-					cycles = append(cycles, r.Cycle)
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				rels, err := db.ListReleases(cmd.Context(), listCycle)
+				if err != nil {
+					return err
 				}
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			for _, c := range cycles {
-				b := budgets[c]
-				fmt.Fprintf(a.stdout, "cycle %s: epsilon %.4g left of %.4g; delta %.3g left of %.3g\n", c, b.EpsilonLeft, b.EpsilonTotal, b.DeltaLeft, b.DeltaTotal)
-			}
-			return nil
+				if asJSON {
+					return writeJSON(a.stdout, rels)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RELEASE\tCYCLE\tSTATUS\tEPSILON\tDELTA\tNOISE\tBYTES\tRESERVED")
+				budgets := map[string]warehouse.Budget{}
+				var cycles []string
+				for _, r := range rels {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%.4g\t%.3g\t%s\t%d\t%s\n", r.ID, r.Cycle, r.Status, r.Epsilon, r.Delta, r.Noise, r.Bytes, r.ReservedAt.Format("2006-01-02 15:04"))
+					if _, ok := budgets[r.Cycle]; !ok {
+						if budgets[r.Cycle], err = db.Budget(cmd.Context(), r.Cycle); err != nil {
+							return err
+						}
+						cycles = append(cycles, r.Cycle)
+					}
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				for _, c := range cycles {
+					b := budgets[c]
+					fmt.Fprintf(a.stdout, "cycle %s: epsilon %.4g left of %.4g; delta %.3g left of %.3g\n", c, b.EpsilonLeft, b.EpsilonTotal, b.DeltaLeft, b.DeltaTotal)
+				}
+				return nil
+			})
 		},
 	}
 	list.Flags().StringVar(&listCycle, "cycle", "", "only this cycle")
@@ -131,32 +125,29 @@ Subcommands: 'release list' and 'release show ID'.`,
 		Short: "Print a stored release exactly as stored",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := a.openWarehouse(cmd.Context(), dbPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			body, err := db.ReleaseBody(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if outBody {
-				_, err = a.stdout.Write(body)
-				return err
-			}
-			rel, err := privacy.Decode(body)
-			if err != nil {
-				return err
-			}
-			info, err := db.GetRelease(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "release %s of cycle %s, model %s, %s noise, created %s, sha256 %s\n\n",
-				rel.ID, rel.Cycle, rel.ModelVersion, rel.Request.Noise, rel.CreatedAt.Format("2006-01-02 15:04:05Z"), info.SHA256)
-			printCost(a.stdout, rel.Cost)
-			printSuppression(a.stdout, rel)
-			return nil
+			return a.withWarehouse(cmd.Context(), dbPath, func(db *warehouse.DB) error {
+				body, err := db.ReleaseBody(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if outBody {
+					_, err = a.stdout.Write(body)
+					return err
+				}
+				rel, err := privacy.Decode(body)
+				if err != nil {
+					return err
+				}
+				info, err := db.GetRelease(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "release %s of cycle %s, model %s, %s noise, created %s, sha256 %s\n\n",
+					rel.ID, rel.Cycle, rel.ModelVersion, rel.Request.Noise, rel.CreatedAt.Format("2006-01-02 15:04:05Z"), info.SHA256)
+				printCost(a.stdout, rel.Cost)
+				printSuppression(a.stdout, rel)
+				return nil
+			})
 		},
 	}
 	show.Flags().BoolVar(&outBody, "raw", false, "print the stored JSON body byte for byte")

@@ -26,3 +26,17 @@ func (a *app) openWarehouse(ctx context.Context, path string) (*warehouse.DB, er
 	}
 	return db, nil
 }
+
+// withWarehouse opens the warehouse for one command, runs fn and closes it, reporting a
+// failed close (which drains the writer) when fn itself succeeded.
+func (a *app) withWarehouse(ctx context.Context, path string, fn func(*warehouse.DB) error) error {
+	db, err := a.openWarehouse(ctx, path)
+	if err != nil {
+		return err
+	}
+	err = fn(db)
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close warehouse: %w", cerr)
+	}
+	return err
+}
