@@ -88,14 +88,22 @@ func TestSignInRefusesBadKeysAndForeignPosts(t *testing.T) {
 		}
 	}
 	for name, h := range map[string]map[string]string{
-		"cross-site origin": {"Origin": "https://evil.example"},
-		"cross-site fetch":  {"Sec-Fetch-Site": "cross-site"},
-		"same-site fetch":   {"Sec-Fetch-Site": "same-site"},
+		"cross-site origin":                  {"Origin": "https://evil.example"},
+		"cross-site fetch":                   {"Sec-Fetch-Site": "cross-site"},
+		"same-site fetch":                    {"Sec-Fetch-Site": "same-site"},
+		"null origin without fetch metadata": {"Origin": "null", "Sec-Fetch-Site": ""},
+		"null origin cross-site":             {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
 	} {
 		rec := postForm(e.handler, "/dashboards/signin", url.Values{"key": {"key-provider"}}, nil, h)
 		if rec.Code != http.StatusForbidden || len(rec.Result().Cookies()) != 0 {
 			t.Errorf("%s: status %d, cookies %v", name, rec.Code, rec.Result().Cookies())
 		}
+	}
+	// A browser that withholds the origin still signs in from our own form.
+	rec := postForm(e.handler, "/dashboards/signin", url.Values{"key": {"key-provider"}}, nil,
+		map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+	if rec.Code != http.StatusSeeOther || len(rec.Result().Cookies()) == 0 {
+		t.Errorf("same-origin form with Origin: null: status %d", rec.Code)
 	}
 	// The post-sign-in destination is one of our pages, never an arbitrary URL.
 	for _, next := range []string{"https://evil.example", "//evil.example", "/etc", "../api/v1/keys"} {
@@ -104,7 +112,7 @@ func TestSignInRefusesBadKeysAndForeignPosts(t *testing.T) {
 			t.Errorf("next=%q redirected to %q", next, got)
 		}
 	}
-	rec := postForm(e.handler, "/dashboards/signin", url.Values{"key": {"key-researcher"}, "next": {"explorer"}}, nil, nil)
+	rec = postForm(e.handler, "/dashboards/signin", url.Values{"key": {"key-researcher"}, "next": {"explorer"}}, nil, nil)
 	if got := rec.Header().Get("Location"); got != "/dashboards/explorer" {
 		t.Errorf("next=explorer redirected to %q", got)
 	}
