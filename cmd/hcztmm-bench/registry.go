@@ -10,5 +10,6 @@ func scenarios() []Scenario {
 		scoring{},
 		release{},
 		httpReads{},
+		dashboardPages{},
 	}
 }
