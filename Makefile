@@ -37,6 +37,17 @@ bench:
 bench-go:
 	$(GO) test -tags $(TAGS) -run '^$$' -bench . -benchmem ./...
 
+## fuzz: every fuzz target for FUZZTIME each (CI runs a short round); new crashers land
+## in the package's testdata/fuzz and fail the next `make test` until fixed
+FUZZTIME ?= 10s
+FUZZ_TARGETS := ./model:FuzzParseModel ./ingest:FuzzDecodeJSON ./ingest:FuzzDecodeNDJSON \
+	./ingest:FuzzDecodeCSVWide ./ingest:FuzzDecodeCSVLong ./ingest:FuzzDecodeXLSX
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
