@@ -57,6 +57,7 @@ type AuditStore interface {
 type Warehouse interface {
 	OwnOrgReader
 	ReleaseReader
+	ReleaseExporter
 	CycleStore
 	KeyStore
 	AuditStore

@@ -126,6 +126,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 		{method: "GET", path: "/api/v1/releases", want: expect(200, 200, append(staff, pProvider)...)},
 		{method: "GET", path: "/api/v1/releases/" + w.release, want: expect(200, 200, append(staff, pProvider)...)},
+		{method: "GET", path: "/api/v1/releases/" + w.release + "/export?format=csv", want: expect(200, 0, pAdmin, pAnalyst)},
 		{method: "POST", path: "/api/v1/releases", body: []byte(`{"cycle":"mx-rel","epsilon":0.5}`), ctype: "application/json", want: expect(201, 0, pAdmin)},
 
 		{method: "GET", path: "/api/v1/audit", want: expect(200, 0, pAdmin)},

@@ -240,6 +240,8 @@ func (s *Server) routes() {
 	v1.GET("/releases", s.auth(anyRole...), s.listReleases)
 	v1.GET("/releases/:id", s.auth(anyRole...), s.getRelease)
 	v1.POST("/releases", s.auth(roleAdmin), s.postRelease)
+	// Exports are files of the same stored figures, for analysts (and admins).
+	v1.GET("/releases/:id/export", s.auth(roleAdmin, roleAnalyst), s.exportRelease)
 
 	v1.GET("/audit", s.auth(roleAdmin), s.listAudit)
 	v1.POST("/keys", s.auth(roleAdmin), s.postKey)

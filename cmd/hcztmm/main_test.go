@@ -55,7 +55,7 @@ func TestExitCodes(t *testing.T) {
 		{"score needs a file", []string{"score"}, exitUsage, "accepts 1 arg"},
 		{"unknown model version", []string{"model", "--version", "7.7"}, exitUsage, `unknown model version "7.7"`},
 		{"bad ingest format", []string{"ingest", "--db", filepath.Join(t.TempDir(), "x.duckdb"), "--format", "pdf", "f"}, exitUsage, `unknown --format "pdf"`},
-		{"unbuilt command says so", []string{"export"}, exitFailure, "export is not built yet"},
+		{"export needs a release", []string{"export", "--out", "x.csv"}, exitUsage, "--release is required"},
 		{"release needs a cycle", []string{"release"}, exitUsage, "--cycle is required"},
 	}
 	for _, tt := range tests {
