@@ -341,7 +341,7 @@ func gapFigure(m *model.Model, c *privacy.Cohort, conf float64) (figure, error) 
 	var pts []barPoint
 	var notes []string
 	for _, f := range m.Findings {
-		g := findingShare(m, c, f, conf)
+		g := privacy.FindingShare(m, c, f, conf)
 		capText := fmt.Sprintf("%s (%s) at level %d or below", capabilityName(m, f.Capability), f.Capability, f.AtOrBelow)
 		if g.Withheld != "" {
 			pts = append(pts, barPoint{Label: f.Label, Missing: true})

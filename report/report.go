@@ -311,14 +311,14 @@ func (b *builder) postureSection(nat *privacy.Cohort) Section {
 // gapResult is one finding's gap share in a cohort.
 type gapResult struct {
 	f      model.Finding
-	share  gapShare
+	share  privacy.GapShare
 	traces []Trace
 }
 
 func (b *builder) gaps(rel *privacy.Release, c *privacy.Cohort, conf float64) []gapResult {
 	var out []gapResult
 	for _, f := range b.m.Findings {
-		g := findingShare(b.m, c, f, conf)
+		g := privacy.FindingShare(b.m, c, f, conf)
 		res := gapResult{f: f, share: g}
 		if g.Withheld == "" {
 			if cs, ok := c.Capability(f.Capability); ok {

@@ -1,11 +1,10 @@
-package dashboards
+package privacy
 
 import (
 	"math"
 	"strconv"
 
 	"github.com/hcztmm/warehouse/model"
-	"github.com/hcztmm/warehouse/privacy"
 )
 
 // Gap shares: the share of organisations whose answer to a finding's capability is at or
@@ -32,19 +31,16 @@ import (
 //     between the two parts when there are two).
 //   - If both intervals hold (probability ≥ 1-α by the union bound, whatever their
 //     dependence), G/A lies in [G_low / A_high, G_high / A_low]. This is the same
-//     construction privacy uses for every published share (ratioInterval), with the same
-//     0.8/0.2 split fixed in advance.
+//     construction as every published share (ratioInterval), with the same 0.8/0.2
+//     split (numeratorAlpha) fixed in advance.
 //   - Integer counts are noised by the library on a grid; like the library's own count
 //     intervals, the bounds are rounded outward to whole organisations.
-//   - The point value is the sum of the post-processed bucket shares over (1 - the "na"
-//     share): consistent with what the chart beside it shows for each bucket.
+//   - The point value is G/A itself (clamped to [0,1]), so it always lies inside its
+//     interval. (Summing the simplex-projected bucket shares instead gave values outside
+//     the raw-count interval when the noise is large, e.g. "58% [5-58%]".)
 
-// numeratorAlpha mirrors privacy's split of α between a ratio's numerator and its
-// denominator; fixed in advance, so the union bound stays valid.
-const numeratorAlpha = 0.8
-
-// gapShare is a finding's share with its interval, all in [0,1].
-type gapShare struct {
+// GapShare is a finding's share with its interval, all in [0,1].
+type GapShare struct {
 	Value, Low, High float64
 	// Raw is the unprocessed ratio of raw noisy counts, for analysts.
 	Raw float64
@@ -54,12 +50,12 @@ type gapShare struct {
 	Withheld string
 }
 
-// findingShare computes a finding's gap share in a cohort. confidence is the coverage of
+// FindingShare computes a finding's gap share in a cohort. confidence is the coverage of
 // the interval (the release's own, normally 0.95).
-func findingShare(m *model.Model, c *privacy.Cohort, f model.Finding, confidence float64) gapShare {
-	var out gapShare
+func FindingShare(m *model.Model, c *Cohort, f model.Finding, confidence float64) GapShare {
+	var out GapShare
 	if c == nil || c.Suppressed {
-		out.Withheld = privacy.ReasonNotEnoughPeers
+		out.Withheld = ReasonNotEnoughPeers
 		return out
 	}
 	cs, ok := c.Capability(f.Capability)
@@ -71,8 +67,8 @@ func findingShare(m *model.Model, c *privacy.Cohort, f model.Finding, confidence
 		out.Withheld = cs.Answers.Reason
 		return out
 	}
-	capMech, ok1 := c.Mechanism(privacy.FamilyCapability)
-	countMech, ok2 := c.Mechanism(privacy.FamilyCount)
+	capMech, ok1 := c.Mechanism(FamilyCapability)
+	countMech, ok2 := c.Mechanism(FamilyCount)
 	if !ok1 || !ok2 || c.Count == nil {
 		out.Withheld = "noise parameters are missing from this release"
 		return out
@@ -81,14 +77,13 @@ func findingShare(m *model.Model, c *privacy.Cohort, f model.Finding, confidence
 	for l := m.Scale.Min; l <= f.AtOrBelow; l++ {
 		gap[strconv.Itoa(l)] = true
 	}
-	var g, gShare, naRaw, naShare float64
+	var g, naRaw, naShare float64
 	hasNA := false
 	for _, b := range cs.Answers.Buckets {
 		switch {
 		case gap[b.Level]:
 			out.Buckets = append(out.Buckets, b.Level)
 			g += b.Count.Raw
-			gShare += b.Share.Value
 		case b.Level == "na":
 			hasNA = true
 			naRaw, naShare = b.Count.Raw, b.Share.Value
@@ -120,19 +115,18 @@ func findingShare(m *model.Model, c *privacy.Cohort, f model.Finding, confidence
 	}
 	out.Low = clamp01(math.Max(gLow, 0) / math.Max(aHigh, 1))
 	out.High = clamp01(math.Max(gHigh, 0) / math.Max(aLow, 1))
-	out.Value = clamp01(gShare / (1 - naShare))
 	out.Raw = g / math.Max(a, 1)
-	out.Low, out.High = math.Min(out.Low, out.Value), math.Max(out.High, out.Value)
+	out.Value = clamp01(out.Raw)
 	return out
 }
 
 // noiseHalfWidth is the t with P(|sum of k independent noise draws of the mechanism| > t)
 // = alpha.
-func noiseHalfWidth(mech privacy.Mechanism, k int, alpha float64) float64 {
+func noiseHalfWidth(mech Mechanism, k int, alpha float64) float64 {
 	if k < 1 || alpha <= 0 || alpha >= 1 || mech.NoiseScale <= 0 {
 		return math.Inf(1)
 	}
-	if mech.Noise == privacy.Gaussian {
+	if mech.Noise == Gaussian {
 		return mech.NoiseScale * math.Sqrt(float64(k)) * normalQuantile(1-alpha/2)
 	}
 	return mech.NoiseScale * laplaceSumQuantile(k, alpha)
@@ -187,6 +181,3 @@ func laplaceSumTail(k int, u float64) float64 {
 }
 
 // normalQuantile is the standard normal quantile function.
-func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
-
-func clamp01(x float64) float64 { return math.Min(math.Max(x, 0), 1) }

@@ -1,4 +1,4 @@
-package dashboards
+package privacy
 
 import (
 	"math"
@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/hcztmm/warehouse/model"
-	"github.com/hcztmm/warehouse/privacy"
 )
 
 // Test-only samplers: these check our interval arithmetic against simulation. No
@@ -55,16 +54,19 @@ func TestLaplaceSumTailMatchesSimulation(t *testing.T) {
 // Our half-widths for one bucket reproduce the intervals the library put in the stored
 // release (up to its rounding to whole organisations).
 func TestNoiseHalfWidthMatchesTheReleasedIntervals(t *testing.T) {
-	e := newTestPages(t, defaultName)
-	rel := e.mustRelease(t, "rel-2026-a")
-	nat, _ := rel.Cohort(privacy.National, privacy.Key{})
+	m := testModel()
+	rel := mustBuild(t, m, mustPlan(t, m, Request{Cycle: "2026", Epsilon: 1}), population(m, 3000, 7))
+	nat, _ := rel.Cohort(National, Key{})
 	alpha := 1 - rel.Request.Confidence
-	capMech, _ := nat.Mechanism(privacy.FamilyCapability)
-	countMech, _ := nat.Mechanism(privacy.FamilyCount)
+	capMech, _ := nat.Mechanism(FamilyCapability)
+	countMech, _ := nat.Mechanism(FamilyCount)
 	w := noiseHalfWidth(capMech, 1, alpha)
 	checked := 0
 	for _, cs := range nat.Capabilities {
 		for _, b := range cs.Answers.Buckets {
+			if b.Count.Raw < w {
+				continue // near zero the library clips its interval at 0; compare only away from it
+			}
 			if got := b.Count.High - b.Count.Raw; math.Abs(got-w) > 1.01 {
 				t.Fatalf("%s bucket %s: library half-width %v, ours %v", cs.Capability, b.Level, got, w)
 			}
@@ -74,59 +76,59 @@ func TestNoiseHalfWidthMatchesTheReleasedIntervals(t *testing.T) {
 	if got, want := nat.Count.High-nat.Count.Raw, noiseHalfWidth(countMech, 1, alpha); math.Abs(got-want) > 1.01 {
 		t.Fatalf("count: library half-width %v, ours %v", got, want)
 	}
-	if checked < 100 {
+	if checked < 40 {
 		t.Fatalf("only %d buckets checked", checked)
 	}
 }
 
 // simCohort builds a cohort as a release would publish it: raw noisy counts per answer
 // bucket and for the cohort, from true counts and the given noise.
-func simCohort(r *rand.Rand, kind privacy.NoiseKind, capScale, countScale float64, truth map[string]int) *privacy.Cohort {
+func simCohort(r *rand.Rand, kind NoiseKind, capScale, countScale float64, truth map[string]int) *Cohort {
 	n := 0
 	for _, c := range truth {
 		n += c
 	}
 	draw := func(b float64) float64 {
-		if kind == privacy.Gaussian {
+		if kind == Gaussian {
 			return r.NormFloat64() * b
 		}
 		return laplace(r, b)
 	}
 	count := float64(n) + math.Round(draw(countScale))
-	var buckets []privacy.Bucket
+	var buckets []Bucket
 	var sum float64
 	for _, lvl := range []string{"0", "1", "2", "3", "4", "unknown", "na"} {
 		raw := float64(truth[lvl]) + math.Round(draw(capScale))
-		buckets = append(buckets, privacy.Bucket{Level: lvl, Count: privacy.Figure{Raw: raw, Value: math.Max(raw, 0)}})
+		buckets = append(buckets, Bucket{Level: lvl, Count: Figure{Raw: raw, Value: math.Max(raw, 0)}})
 		sum += math.Max(raw, 0)
 	}
 	for i := range buckets {
 		buckets[i].Share.Value = buckets[i].Count.Value / math.Max(sum, 1)
 	}
-	return &privacy.Cohort{Partitioning: privacy.National,
-		Count:        &privacy.Figure{Raw: count, Value: math.Max(count, 0)},
-		Capabilities: []privacy.CapStat{{Capability: "VDT-02", Answers: &privacy.Histogram{Buckets: buckets}}},
-		Mechanisms: []privacy.Mechanism{
-			{Family: privacy.FamilyCount, Noise: kind, NoiseScale: countScale},
-			{Family: privacy.FamilyCapability, Noise: kind, NoiseScale: capScale},
+	return &Cohort{Partitioning: National,
+		Count:        &Figure{Raw: count, Value: math.Max(count, 0)},
+		Capabilities: []CapStat{{Capability: "VDT-02", Answers: &Histogram{Buckets: buckets}}},
+		Mechanisms: []Mechanism{
+			{Family: FamilyCount, Noise: kind, NoiseScale: countScale},
+			{Family: FamilyCapability, Noise: kind, NoiseScale: capScale},
 		}}
 }
 
 // The gap share's interval covers the true share at least as often as it promises,
 // with Laplace and Gaussian noise, small and large cohorts, with and without "na".
 func TestFindingShareIntervalCovers(t *testing.T) {
-	m := testModels.Latest()
+	m := testModel()
 	f := model.Finding{ID: "dynamic_trust", Capability: "VDT-02", AtOrBelow: 1}
 	cases := []struct {
 		name                 string
-		kind                 privacy.NoiseKind
+		kind                 NoiseKind
 		capScale, countScale float64
 		truth                map[string]int
 	}{
-		{"laplace national", privacy.Laplace, 250, 100, map[string]int{"0": 900, "1": 2400, "2": 1800, "3": 600, "4": 100, "unknown": 200}},
-		{"laplace small", privacy.Laplace, 20, 8, map[string]int{"0": 40, "1": 70, "2": 50, "3": 10, "4": 2, "unknown": 8}},
-		{"laplace with na", privacy.Laplace, 40, 15, map[string]int{"0": 100, "1": 300, "2": 250, "3": 40, "4": 5, "unknown": 20, "na": 120}},
-		{"gaussian", privacy.Gaussian, 30, 10, map[string]int{"0": 300, "1": 500, "2": 400, "3": 90, "4": 10, "unknown": 30, "na": 60}},
+		{"laplace national", Laplace, 250, 100, map[string]int{"0": 900, "1": 2400, "2": 1800, "3": 600, "4": 100, "unknown": 200}},
+		{"laplace small", Laplace, 20, 8, map[string]int{"0": 40, "1": 70, "2": 50, "3": 10, "4": 2, "unknown": 8}},
+		{"laplace with na", Laplace, 40, 15, map[string]int{"0": 100, "1": 300, "2": 250, "3": 40, "4": 5, "unknown": 20, "na": 120}},
+		{"gaussian", Gaussian, 30, 10, map[string]int{"0": 300, "1": 500, "2": 400, "3": 90, "4": 10, "unknown": 30, "na": 60}},
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	const trials = 4000
@@ -144,7 +146,7 @@ func TestFindingShareIntervalCovers(t *testing.T) {
 		covered := 0
 		var width float64
 		for range trials {
-			g := findingShare(m, simCohort(r, c.kind, c.capScale, c.countScale, c.truth), f, 0.95)
+			g := FindingShare(m, simCohort(r, c.kind, c.capScale, c.countScale, c.truth), f, 0.95)
 			if g.Withheld != "" {
 				t.Fatalf("%s: withheld: %s", c.name, g.Withheld)
 			}
@@ -162,21 +164,21 @@ func TestFindingShareIntervalCovers(t *testing.T) {
 }
 
 func TestFindingShareSaysWhyItIsMissing(t *testing.T) {
-	m := testModels.Latest()
+	m := testModel()
 	f := m.Findings[0]
-	for name, c := range map[string]*privacy.Cohort{
-		"suppressed": {Suppressed: true, Reason: privacy.ReasonNotEnoughPeers},
-		"no family":  {Count: &privacy.Figure{Value: 100}},
-		"withheld": {Count: &privacy.Figure{Value: 20}, Capabilities: []privacy.CapStat{{Capability: f.Capability,
-			Answers: &privacy.Histogram{Withheld: true, Reason: privacy.ReasonTooFewForEstimate}}}},
+	for name, c := range map[string]*Cohort{
+		"suppressed": {Suppressed: true, Reason: ReasonNotEnoughPeers},
+		"no family":  {Count: &Figure{Value: 100}},
+		"withheld": {Count: &Figure{Value: 20}, Capabilities: []CapStat{{Capability: f.Capability,
+			Answers: &Histogram{Withheld: true, Reason: ReasonTooFewForEstimate}}}},
 	} {
-		if g := findingShare(m, c, f, 0.95); g.Withheld == "" {
+		if g := FindingShare(m, c, f, 0.95); g.Withheld == "" {
 			t.Errorf("%s: no reason given", name)
 		}
 	}
 	// The buckets summed follow the model: levels 0..at_or_below and unknown.
 	r := rand.New(rand.NewPCG(5, 6))
-	g := findingShare(m, simCohort(r, privacy.Laplace, 1, 1, map[string]int{"0": 10, "1": 10, "2": 10}), model.Finding{Capability: "VDT-02", AtOrBelow: 2}, 0.95)
+	g := FindingShare(m, simCohort(r, Laplace, 1, 1, map[string]int{"0": 10, "1": 10, "2": 10}), model.Finding{Capability: "VDT-02", AtOrBelow: 2}, 0.95)
 	want := []string{"0", "1", "2", "unknown"}
 	if len(g.Buckets) != len(want) {
 		t.Fatalf("buckets %v, want %v", g.Buckets, want)
