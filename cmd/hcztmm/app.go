@@ -136,10 +136,3 @@ Exit codes: 0 success, 1 failure with nothing written, 2 usage error,
 	)
 	return root
 }
-
-// notBuilt is the honest answer of a subcommand whose capability has not landed yet.
-func notBuilt(what string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return &exitError{code: exitFailure, err: fmt.Errorf("%s is not built yet; nothing was done", what)}
-	}
-}
