@@ -87,5 +87,9 @@ func writeFileAtomically(path string, write func(*bufio.Writer) error) (err erro
 	if err = tmp.Close(); err != nil {
 		return err
 	}
+	// CreateTemp makes the file private; a template or workbook is meant to be shared.
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
 	return os.Rename(tmp.Name(), path)
 }
