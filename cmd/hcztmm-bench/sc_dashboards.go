@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/hcztmm/warehouse/api"
 	"github.com/hcztmm/warehouse/dashboards"
-	"github.com/hcztmm/warehouse/privacy"
 	"github.com/hcztmm/warehouse/warehouse"
 )
 
@@ -39,36 +37,11 @@ type benchPage struct {
 }
 
 func (dashboardPages) Run(ctx context.Context, env *Env) ([]Row, error) {
-	pop, err := env.Population(httpOrgs)
-	if err != nil {
-		return nil, err
-	}
-	m := env.Model
-	cycle := pop.Cycles[0]
-	db, err := warehouse.Open(ctx, filepath.Join(env.RunDir(), "pages.duckdb"), env.Reg, warehouse.Options{})
+	db, subs, pub, err := releasedPopulation(ctx, env, "pages.duckdb")
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	if err := db.CreateCycle(ctx, warehouse.Cycle{ID: cycle, ModelVersion: m.Version, Epsilon: 5, Delta: 1e-6}); err != nil {
-		return nil, err
-	}
-	subs := pop.CycleSubmissions(cycle)
-	scored := make([]warehouse.ScoredSubmission, len(subs))
-	for i, s := range subs {
-		keys, err := m.CohortKeysOf(s.Organisation)
-		if err != nil {
-			return nil, err
-		}
-		scored[i] = warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "bench"}
-	}
-	if _, err := db.Commit(ctx, scored, true); err != nil {
-		return nil, err
-	}
-	pub, err := privacy.Publish(ctx, db, env.Reg, privacy.Request{Cycle: cycle, Epsilon: 1})
-	if err != nil {
-		return nil, err
-	}
 	logger := slog.New(slog.DiscardHandler)
 	pages, err := dashboards.New(dashboards.Config{}, dashboards.Deps{Models: env.Reg, Releases: db,
 		Orgs: dashboards.OrgScoped(db), Auth: api.KeyAuthenticator(db), Logger: logger})

@@ -39,35 +39,13 @@ const (
 func (httpReads) Name() string { return "http" }
 
 func (httpReads) Run(ctx context.Context, env *Env) ([]Row, error) {
-	pop, err := env.Population(httpOrgs)
-	if err != nil {
-		return nil, err
-	}
-	m := env.Model
-	cycle := pop.Cycles[0]
-	db, err := warehouse.Open(ctx, filepath.Join(env.RunDir(), "http.duckdb"), env.Reg, warehouse.Options{})
+	db, subs, _, err := releasedPopulation(ctx, env, "http.duckdb")
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	if err := db.CreateCycle(ctx, warehouse.Cycle{ID: cycle, ModelVersion: m.Version, Epsilon: 5, Delta: 1e-6}); err != nil {
-		return nil, err
-	}
-	subs := pop.CycleSubmissions(cycle)
-	scored := make([]warehouse.ScoredSubmission, len(subs))
-	for i, s := range subs {
-		keys, err := m.CohortKeysOf(s.Organisation)
-		if err != nil {
-			return nil, err
-		}
-		scored[i] = warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "bench"}
-	}
-	if _, err := db.Commit(ctx, scored, true); err != nil {
-		return nil, err
-	}
-	if _, err := privacy.Publish(ctx, db, env.Reg, privacy.Request{Cycle: cycle, Epsilon: 1}); err != nil {
-		return nil, err
-	}
+	m := env.Model
+	cycle := subs[0].Cycle
 	srv, err := api.New(api.Config{Logger: slog.New(slog.DiscardHandler)}, api.Deps{Models: env.Reg, Warehouse: db})
 	if err != nil {
 		return nil, err
@@ -257,4 +235,43 @@ func concurrentSubmissions(ctx context.Context, db *warehouse.DB, m *model.Model
 		},
 		Note: "counted after in the warehouse: stored = sent - refused (each supersedes the last, history kept)",
 	}, nil
+}
+
+// releasedPopulation opens a fresh database in the run directory holding one cycle of
+// the httpOrgs-organisation population and its first default release (epsilon 1): what
+// the serving scenarios read. The caller closes the database.
+func releasedPopulation(ctx context.Context, env *Env, name string) (*warehouse.DB, []model.Submission, *privacy.Published, error) {
+	pop, err := env.Population(httpOrgs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m := env.Model
+	cycle := pop.Cycles[0]
+	db, err := warehouse.Open(ctx, filepath.Join(env.RunDir(), name), env.Reg, warehouse.Options{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fail := func(err error) (*warehouse.DB, []model.Submission, *privacy.Published, error) {
+		return nil, nil, nil, errors.Join(err, db.Close())
+	}
+	if err := db.CreateCycle(ctx, warehouse.Cycle{ID: cycle, ModelVersion: m.Version, Epsilon: 5, Delta: 1e-6}); err != nil {
+		return fail(err)
+	}
+	subs := pop.CycleSubmissions(cycle)
+	scored := make([]warehouse.ScoredSubmission, len(subs))
+	for i, s := range subs {
+		keys, err := m.CohortKeysOf(s.Organisation)
+		if err != nil {
+			return fail(err)
+		}
+		scored[i] = warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "bench"}
+	}
+	if _, err := db.Commit(ctx, scored, true); err != nil {
+		return fail(err)
+	}
+	pub, err := privacy.Publish(ctx, db, env.Reg, privacy.Request{Cycle: cycle, Epsilon: 1})
+	if err != nil {
+		return fail(err)
+	}
+	return db, subs, pub, nil
 }
