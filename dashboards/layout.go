@@ -123,7 +123,10 @@ func (t table) View() tableView {
 }
 
 // scriptsFor lists the scripts a page needs: the echarts file(s) go-echarts asks for
-// (under our assets host) followed by the chart bootstrap, or none without charts.
+// (under our assets host) followed by the chart bootstrap. The bootstrap comes even on a
+// page whose charts are all suppressed, so that every page marks itself drawn
+// (data-charts-drawn) the same way: browser tests and the time-to-chart benchmark wait
+// for that mark.
 func scriptsFor(figs ...[]figure) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -137,10 +140,7 @@ func scriptsFor(figs ...[]figure) []string {
 			}
 		}
 	}
-	if len(out) > 0 {
-		out = append(out, appScript)
-	}
-	return out
+	return append(out, appScript)
 }
 
 // render executes a page template into a buffer first, so that a template error turns

@@ -419,7 +419,8 @@ func TestBenchmarkWithoutSubmission(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Your organisation has no submission yet.") {
 		t.Fatalf("status %d:\n%s", rec.Code, excerpt(rec.Body.String(), "<main>"))
 	}
-	if strings.Contains(rec.Body.String(), "<script") {
-		t.Error("a page without charts loads scripts")
+	// Only our small bootstrap (which marks the page drawn), never the charting library.
+	if body := rec.Body.String(); strings.Contains(body, "echarts") || strings.Count(body, "<script") != 1 {
+		t.Error("a page without charts loads more than the bootstrap script")
 	}
 }

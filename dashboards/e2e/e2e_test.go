@@ -137,7 +137,7 @@ func startServer(ctx context.Context, t *testing.T, goBin, root string) server {
 
 	addr := freeAddr(t)
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-	cmd := exec.Command(bin, "serve", "--demo", "--demo-orgs", "1500",
+	cmd := exec.Command(bin, "serve", "--demo", "--demo-orgs", "6000",
 		"--db", filepath.Join(dir, "x.duckdb"), "--addr", addr, "--log-level", "warn")
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
