@@ -40,28 +40,22 @@ func shortCohortLabel(m *model.Model, p privacy.Partitioning, k privacy.Key) str
 }
 
 func sizeLabel(m *model.Model, id string) string {
-	for _, b := range m.Cohorts.SizeBands {
-		if b.ID == id {
-			return b.Label
-		}
+	if l, ok := m.SizeBandLabel(id); ok {
+		return l
 	}
 	return "unknown size band"
 }
 
 func regionLabel(m *model.Model, id string) string {
-	for _, r := range m.Cohorts.Regions {
-		if r.ID == id {
-			return r.Label
-		}
+	if l, ok := m.RegionLabel(id); ok {
+		return l
 	}
 	return "unknown region"
 }
 
 func typeLabel(m *model.Model, id string) string {
-	for _, t := range m.Cohorts.OrgTypes {
-		if t.ID == id {
-			return t.Label
-		}
+	if l, ok := m.OrgTypeLabel(id); ok {
+		return l
 	}
 	return "unknown type"
 }

@@ -136,6 +136,32 @@ func (m *Model) orgType(id string) (OrgType, bool) {
 	return OrgType{}, false
 }
 
+// SizeBandLabel returns the label of a size band ID, for anything that names cohorts.
+func (m *Model) SizeBandLabel(id string) (string, bool) {
+	for _, b := range m.Cohorts.SizeBands {
+		if b.ID == id {
+			return b.Label, true
+		}
+	}
+	return "", false
+}
+
+// RegionLabel returns the label of a Census region ID.
+func (m *Model) RegionLabel(id string) (string, bool) {
+	for _, r := range m.Cohorts.Regions {
+		if r.ID == id {
+			return r.Label, true
+		}
+	}
+	return "", false
+}
+
+// OrgTypeLabel returns the label of an organisation type ID.
+func (m *Model) OrgTypeLabel(id string) (string, bool) {
+	t, ok := m.orgType(id)
+	return t.Label, ok
+}
+
 // OrgTypeIDs lists the organisation type IDs in model order.
 func (m *Model) OrgTypeIDs() []string {
 	out := make([]string, len(m.Cohorts.OrgTypes))

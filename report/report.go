@@ -396,32 +396,19 @@ func (b *builder) findingsSection(nat *privacy.Cohort) Section {
 
 func (b *builder) cohortLabel(p privacy.Partitioning, k privacy.Key) string {
 	var parts []string
-	if k.SizeBand != "" {
-		l := k.SizeBand
-		for _, sb := range b.m.Cohorts.SizeBands {
-			if sb.ID == k.SizeBand {
-				l = sb.Label
-			}
+	// An ID the model does not know is shown as it is.
+	for _, part := range []struct {
+		id     string
+		lookup func(string) (string, bool)
+	}{{k.SizeBand, b.m.SizeBandLabel}, {k.Region, b.m.RegionLabel}, {k.OrgType, b.m.OrgTypeLabel}} {
+		if part.id == "" {
+			continue
 		}
-		parts = append(parts, l)
-	}
-	if k.Region != "" {
-		l := k.Region
-		for _, r := range b.m.Cohorts.Regions {
-			if r.ID == k.Region {
-				l = r.Label
-			}
+		if l, ok := part.lookup(part.id); ok {
+			parts = append(parts, l)
+		} else {
+			parts = append(parts, part.id)
 		}
-		parts = append(parts, l)
-	}
-	if k.OrgType != "" {
-		l := k.OrgType
-		for _, t := range b.m.Cohorts.OrgTypes {
-			if t.ID == k.OrgType {
-				l = t.Label
-			}
-		}
-		parts = append(parts, l)
 	}
 	if len(parts) == 0 {
 		return "National"
