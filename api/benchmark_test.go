@@ -166,6 +166,13 @@ func TestBenchmarkFollowsSubmissionsAndReleases(t *testing.T) {
 		t.Fatalf("first benchmark: %s", r)
 	}
 
+	// Another provider's view before orgB changes its answers: the differencing attack
+	// below reads it again and must get the same bytes until a new release is paid for.
+	bystander := w.do(t, w.base, req{method: "GET", path: path, principal: pProvider})
+	if bystander.status != 200 {
+		t.Fatalf("bystander's benchmark: %s", bystander)
+	}
+
 	// A resubmission with every answer at 4 moves the own figures at once.
 	sub := w.subB[w.released]
 	sub.Cycle = cycle
@@ -189,6 +196,12 @@ func TestBenchmarkFollowsSubmissionsAndReleases(t *testing.T) {
 	}
 	if b2.Percentile.Position != nil && b2.Percentile.Position.Percentile < b1.Percentile.Position.Percentile {
 		t.Errorf("percentile fell from %v to %v with a perfect score", b1.Percentile.Position, b2.Percentile.Position)
+	}
+
+	// orgB's change reaches nobody else before a new release: the other provider's
+	// answer is byte for byte what it was, so comparing the two reveals nothing.
+	if again := w.do(t, w.base, req{method: "GET", path: path, principal: pProvider}); again.status != 200 || !bytes.Equal(again.body, bystander.body) {
+		t.Fatalf("another provider's benchmark changed after orgB resubmitted, without a new release:\nbefore %s\nafter  %s", bystander, again)
 	}
 
 	// A second release is used at once.
