@@ -1,7 +1,6 @@
 package warehouse
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"time"
@@ -12,13 +11,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// Names of the Arrow views the writer registers in its scratch catalog for one transaction.
+// Names of the Arrow views the writer registers once on its connection (see feed).
 const (
 	viewSubmissions = "wh_new_submissions"
 	viewAnswers     = "wh_new_answers"
 	viewDomains     = "wh_new_domain_scores"
 	viewNewOrgs     = "wh_new_organisations"
 	viewChangedOrgs = "wh_changed_organisations"
+	// viewReleaseValues carries a release's long-form values (PublishRelease).
+	viewReleaseValues = "wh_release_values"
 )
 
 // submissionColumns lists the submissions columns in the order of submissionSchema.
@@ -310,48 +311,13 @@ func buildSubmissions(mem memory.Allocator, max int, p *plan) (subs, domains arr
 	return subs, domains, nil
 }
 
-// views are the Arrow views registered for one transaction and their release functions.
-type views struct {
-	names    []string
-	releases []func()
-}
-
-// registerViews builds the plan's batches and registers them as views in the scratch
-// catalog. It must run before BEGIN: a transaction that registered an Arrow scan cannot
-// commit. Each view can be scanned once.
-func (w *writer) registerViews(p *plan) (*views, error) {
+// loadViews builds the plan's batches and loads them into the writer's views.
+func (w *writer) loadViews(p *plan) (loaded, error) {
 	readers, err := buildReaders(w.opts.Allocator, w.opts.BatchRows, p)
 	if err != nil {
 		return nil, err
 	}
-	v := &views{}
-	for i, r := range readers {
-		release, err := w.arrow.RegisterView(r.rr, r.name)
-		// The exported stream holds its own reference to the reader (released by
-		// release, or already on failure), so ours goes now.
-		r.rr.Release()
-		if err != nil {
-			releaseReaders(readers[i+1:])
-			return nil, errors.Join(err, v.drop(context.Background(), w))
-		}
-		v.names = append(v.names, r.name)
-		v.releases = append(v.releases, release)
-	}
-	return v, nil
-}
-
-// drop releases the Arrow streams and drops the views. Scanning a view after its release
-// would crash DuckDB, so a view never outlives its transaction.
-func (v *views) drop(ctx context.Context, w *writer) error {
-	var err error
-	for i, name := range v.names {
-		v.releases[i]()
-		if _, e := w.conn.ExecContext(ctx, `DROP VIEW IF EXISTS `+name); e != nil {
-			err = errors.Join(err, e)
-		}
-	}
-	v.names, v.releases = nil, nil
-	return err
+	return w.loadFeeds(readers)
 }
 
 func joinErr(a, b error) error {

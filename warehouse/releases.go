@@ -235,29 +235,19 @@ func (db *DB) PublishRelease(ctx context.Context, id string, body []byte, values
 		if err != nil {
 			return err
 		}
-		const view = "wh_release_values"
-		release, err := w.arrow.RegisterView(rr, view)
-		rr.Release()
+		views, err := w.loadFeeds([]namedReader{{viewReleaseValues, rr}})
 		if err != nil {
 			return err
 		}
-		defer func() {
-			release()
-			_, _ = w.conn.ExecContext(ctx, `DROP VIEW IF EXISTS `+view)
-		}()
-		tx, err := w.conn.BeginTx(ctx, nil)
-		if err != nil {
+		defer views.unload()
+		return w.inTx(ctx, func() error {
+			if _, err := w.stmts.insertReleaseValues.ExecContext(ctx); err != nil {
+				return err
+			}
+			_, err := w.conn.ExecContext(ctx, `UPDATE `+w.t("releases")+` SET status = 'published', published_at = ?, body = ?, body_sha256 = ?
+				WHERE release_id = ?`, time.Now().UTC(), body, digest, id)
 			return err
-		}
-		defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+w.t("release_values")+` SELECT * FROM `+view); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+w.t("releases")+` SET status = 'published', published_at = ?, body = ?, body_sha256 = ?
-			WHERE release_id = ?`, time.Now().UTC(), body, digest, id); err != nil {
-			return err
-		}
-		return tx.Commit()
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("warehouse: publish release %s: %w", id, err)

@@ -34,6 +34,8 @@ type request struct {
 type writer struct {
 	conn    *sql.Conn
 	arrow   *duckdb.Arrow
+	feeds   feeds
+	stmts   viewStatements
 	cat     string // quoted catalog name of the file database
 	reg     *model.Registry
 	opts    Options
@@ -80,7 +82,7 @@ func newWriter(ctx context.Context, sqlDB *sql.DB, reg *model.Registry, opts Opt
 	}
 	w := &writer{conn: conn, reg: reg, opts: opts}
 	if err := w.init(ctx); err != nil {
-		return nil, errors.Join(err, conn.Close())
+		return nil, errors.Join(err, w.stmts.close(), w.dropFeeds(ctx), conn.Close())
 	}
 	return w, nil
 }
@@ -112,6 +114,12 @@ func (w *writer) init(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("writer: arrow: %w", err)
+	}
+	if err := w.registerFeeds(); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	if err := w.prepareViewStatements(ctx); err != nil {
+		return fmt.Errorf("writer: %w", err)
 	}
 	return nil
 }
@@ -182,8 +190,12 @@ func closeRows(rows *sql.Rows) error {
 	return errors.Join(err, rows.Close())
 }
 
-// close returns the writer's connection. The scratch catalog goes with the database.
-func (w *writer) close() error { return w.conn.Close() }
+// close closes the prepared statements, drops the writer's views, frees their streams
+// and returns its connection. The
+// scratch catalog goes with the database.
+func (w *writer) close() error {
+	return errors.Join(w.stmts.close(), w.dropFeeds(context.Background()), w.conn.Close())
+}
 
 // t names a table of the file database; the writer's default catalog is the scratch one.
 func (w *writer) t(table string) string { return w.cat + ".main." + table }
