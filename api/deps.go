@@ -65,6 +65,8 @@ type Warehouse interface {
 	privacy.Store
 	// Stats feeds the writer's counters to /metrics.
 	Stats() warehouse.Stats
+	// MemoryUsage feeds DuckDB's own memory accounting to /metrics.
+	MemoryUsage(ctx context.Context) (inMemory, spilled int64, err error)
 }
 
 var _ Warehouse = (*warehouse.DB)(nil)

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"math"
 	"strconv"
 	"time"
 
@@ -61,6 +63,23 @@ func newMetrics(wh Warehouse) *metrics {
 			func() int64 { return wh.Stats().Transactions })
 		counter("hcztmm_ingest_commit_requests_total", "Commit calls answered by the warehouse writer since start.",
 			func() int64 { return wh.Stats().Requests })
+		// DuckDB's buffer pool, beside the process collector's RSS and the Go collector's
+		// heap: the three together tell a growing working set from a leak.
+		memory := func(name, help string, pick func(inMemory, spilled int64) int64) {
+			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				in, spilled, err := wh.MemoryUsage(ctx)
+				if err != nil {
+					return math.NaN()
+				}
+				return float64(pick(in, spilled))
+			}))
+		}
+		memory("hcztmm_duckdb_memory_bytes", "Memory held by DuckDB's buffer manager (duckdb_memory()).",
+			func(in, _ int64) int64 { return in })
+		memory("hcztmm_duckdb_spilled_bytes", "Temporary storage DuckDB has spilled to disk (duckdb_memory()).",
+			func(_, spilled int64) int64 { return spilled })
 	}
 	return m
 }

@@ -210,6 +210,18 @@ func (db *DB) Stats() Stats {
 		Submissions: s.submissions.Load(), Answers: s.answers.Load(), Unchanged: s.unchanged.Load(), Rejected: s.rejected.Load()}
 }
 
+// MemoryUsage is the memory DuckDB's buffer manager holds for this database, in bytes,
+// and what it has spilled to temporary files: what operators (and the soak test) need to
+// tell a growing working set from a leak outside DuckDB.
+func (db *DB) MemoryUsage(ctx context.Context) (inMemory, spilled int64, err error) {
+	err = db.sql.QueryRowContext(ctx,
+		`SELECT coalesce(sum(memory_usage_bytes), 0), coalesce(sum(temporary_storage_bytes), 0) FROM duckdb_memory()`).Scan(&inMemory, &spilled)
+	if err != nil {
+		return 0, 0, fmt.Errorf("warehouse: memory usage: %w", err)
+	}
+	return inMemory, spilled, nil
+}
+
 // Registry returns the model registry the warehouse resolves versions with.
 func (db *DB) Registry() *model.Registry { return db.reg }
 
