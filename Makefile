@@ -9,7 +9,7 @@ DB       ?= ./data/hcztmm.duckdb
 # CGO is required: DuckDB is linked in as a static C++ library.
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-short bench bench-go fmt lint vet fuzz clean
+.PHONY: all build run test test-short bench bench-go soak fmt lint vet fuzz clean
 
 all: build
 
@@ -32,6 +32,13 @@ test-short:
 ## the same run, medians of 3, ratios; BENCHFLAGS passes e.g. -only ingest -out bench.md
 bench:
 	$(GO) run -tags $(TAGS) ./cmd/hcztmm-bench -go $(GO) $(BENCHFLAGS)
+
+## soak: the loopback soak (cmd/hcztmm TestSoak) for SOAKTIME: the real server under mixed
+## submissions, reads, dashboards and releases; fails on any 5xx, lost submission or memory
+## that grows outside DuckDB's buffers. `make test` runs a 15 s round.
+SOAKTIME ?= 5m
+soak:
+	$(GO) test -tags $(TAGS) -count=1 -run '^TestSoak$$' -v -timeout 90m ./cmd/hcztmm -args -soak $(SOAKTIME)
 
 ## bench-go: the Go benchmarks of every package
 bench-go:
