@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hcztmm/warehouse/model"
@@ -54,12 +55,31 @@ func writeError(c *gin.Context, err error) {
 		body.Error.Code = model.KindInternal.String()
 		body.Error.Message = "internal error; quote request ID " + requestID(c) + " when reporting it"
 	} else {
-		body.Error.Message = appErr.Message
-		if appErr.Details != nil {
-			body.Error.Details = appErr.Details
+		body.Error.Message = bounded(appErr.Message)
+		for _, d := range appErr.Details {
+			d.Field, d.Value, d.Message = truncate(d.Field), truncate(d.Value), bounded(d.Message)
+			body.Error.Details = append(body.Error.Details, d)
 		}
 	}
 	c.AbortWithStatusJSON(status, body)
+}
+
+// maxMessage bounds each message of an error answer. Messages quote what the client sent
+// (a path, a cycle ID, a workbook cell), and not every layer that words one cuts the
+// quote short; every error answer passes through writeError, so it is bounded here,
+// once, and a 1 MiB value never comes back in full.
+const maxMessage = 1024
+
+// bounded cuts a message to maxMessage bytes on a rune boundary.
+func bounded(s string) string {
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // writeMethodNotAllowed answers a known path with the wrong method. It is the one error
@@ -67,5 +87,5 @@ func writeError(c *gin.Context, err error) {
 // asked for, so no layer below the router ever produces it. gin has set Allow already.
 func writeMethodNotAllowed(c *gin.Context) {
 	c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: ErrorPayload{Code: "method_not_allowed",
-		Message: "method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path, Details: []model.FieldError{}}})
+		Message: bounded("method " + c.Request.Method + " is not allowed on " + c.Request.URL.Path), Details: []model.FieldError{}}})
 }

@@ -15,7 +15,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hcztmm/warehouse/dashboards"
@@ -159,7 +162,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.audits = newAuditGroup(s.wh)
 	}
 	s.bench = newBenchCache(cfg.OwnDataTTL)
-	e.Use(s.recoverer(), s.requestIDMiddleware(), s.metrics.middleware(), s.logRequests(), securityHeaders())
+	e.Use(s.recoverer(), s.requestIDMiddleware(), s.metrics.middleware(), s.logRequests(), securityHeaders(), validUTF8())
 	e.NoRoute(func(c *gin.Context) {
 		writeError(c, model.Errorf(model.KindNotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -344,6 +347,33 @@ func securityHeaders() gin.HandlerFunc {
 		h := c.Writer.Header()
 		for k, v := range securityHeaderValues {
 			h[k] = v
+		}
+		c.Next()
+	}
+}
+
+// validUTF8 makes path parameters and query values valid UTF-8 before any handler reads
+// them, replacing bad bytes with U+FFFD. Every stored ID and name is valid UTF-8, so
+// such a value cannot name anything, and the answer is what any other unknown value gets
+// (404, an empty filter); but DuckDB refuses to bind it at all, which made it a 500.
+func validUTF8() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		for i, p := range c.Params {
+			if !utf8.ValidString(p.Value) {
+				c.Params[i].Value = strings.ToValidUTF8(p.Value, "\uFFFD")
+			}
+		}
+		u := c.Request.URL
+		if raw := u.RawQuery; strings.IndexByte(raw, '%') >= 0 || !utf8.ValidString(raw) {
+			if q, err := url.QueryUnescape(raw); err == nil && !utf8.ValidString(q) {
+				clean := url.Values{}
+				for k, vs := range u.Query() {
+					for _, v := range vs {
+						clean.Add(strings.ToValidUTF8(k, "\uFFFD"), strings.ToValidUTF8(v, "\uFFFD"))
+					}
+				}
+				u.RawQuery = clean.Encode()
+			}
 		}
 		c.Next()
 	}

@@ -54,11 +54,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	if err != nil {
 		return upload{}, err
 	}
-	name := path.Base(strings.ReplaceAll(c.Query("filename"), `\`, "/"))
-	if name == "." || name == "/" || name == "" {
-		name = "upload"
-	}
-	return upload{name: name, format: format, data: data}, nil
+	return upload{name: uploadName(c.Query("filename")), format: format, data: data}, nil
 }
 
 func (s *Server) readMultipart(c *gin.Context, limit int64) (upload, error) {
@@ -92,16 +88,29 @@ func (s *Server) readMultipart(c *gin.Context, limit int64) (upload, error) {
 		if err != nil {
 			return upload{}, model.Invalid("the multipart form cannot be read", model.FieldError{Field: "file", Rule: "invalid_multipart", Message: truncate(err.Error())})
 		}
-		name := path.Base(strings.ReplaceAll(part.FileName(), `\`, "/"))
-		if name == "." || name == "/" || name == "" {
-			name = "upload"
-		}
+		name := uploadName(part.FileName())
 		var format ingest.Format
 		if pmt, _, err := mime.ParseMediaType(part.Header.Get("Content-Type")); err == nil {
 			format = uploadFormats[strings.ToLower(pmt)]
 		}
 		return upload{name: name, format: format, data: data}, nil
 	}
+}
+
+// uploadName is the name an upload is reported and audited under: the last element of
+// what the client called it, as valid UTF-8 (the audit log cannot store anything else,
+// and a record that fails to store is only logged) and short, extension kept for
+// sniffing (the report names the file in every problem; a 1 MiB name must not come back
+// in the answer).
+func uploadName(raw string) string {
+	name := path.Base(strings.ReplaceAll(strings.ToValidUTF8(raw, "\uFFFD"), `\`, "/"))
+	if name == "." || name == "/" || name == "" {
+		return "upload"
+	}
+	if ext := path.Ext(name); len(name) > 80 && len(ext) <= 8 {
+		return truncate(strings.TrimSuffix(name, ext)) + ext
+	}
+	return truncate(name)
 }
 
 // otherOrgIn looks through an upload for an organisation other than org and returns

@@ -144,8 +144,12 @@ func (d *decodeCtx) decodeCSVLong(r io.Reader) error {
 			case len(rec) != len(cols):
 				p = Problem{Row: row, Rule: RuleColumnCount, Value: strconv.Itoa(len(rec)),
 					Message: fmt.Sprintf("the row has %d fields; the header has %d", len(rec), len(cols))}
-			case !utf8.ValidString(org) || !utf8.ValidString(cycle):
-				p = Problem{Row: row, Rule: RuleInvalidUTF8, Message: "org_id or cycle is not valid UTF-8"}
+			case !utf8.ValidString(org):
+				p = Problem{Row: row, Pointer: model.ColOrgID, Field: "organisation.id", Rule: RuleInvalidUTF8, Value: quoteBytes(org),
+					Message: "the cell is not valid UTF-8; the row belongs to no submission"}
+			case !utf8.ValidString(cycle):
+				p = Problem{Row: row, Pointer: model.ColCycle, Field: "cycle", Rule: RuleInvalidUTF8, Value: quoteBytes(cycle),
+					Message: "the cell is not valid UTF-8; the row belongs to no submission"}
 			case org != "":
 				p = Problem{Row: row, Pointer: model.ColCycle, Field: "cycle", Rule: RuleRequired,
 					Message: "the row has no cycle; it belongs to no submission"}

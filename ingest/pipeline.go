@@ -381,6 +381,7 @@ func (run *fileRun) finish(fileProblems []Problem) error {
 	all = append(append(append(all, fileProblems...), run.itemProblems...), fr.Problems...) // the last: warehouse rejections
 	for i := range all {
 		all[i].File, all[i].Format = run.in.Name, fr.Format
+		all[i].bound()
 	}
 	// Stable by row: file and header problems first, then in reading order; within a row,
 	// in the order found.
@@ -509,6 +510,7 @@ func outcomeProblems(err error, ref pendingRef) []Problem {
 
 func (run *fileRun) fileProblem(p Problem) {
 	p.File, p.Format = run.in.Name, run.in.Format
+	p.bound()
 	if run.fr.Format != "" {
 		p.Format = run.fr.Format
 	}

@@ -150,5 +150,24 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
+// maxMessage bounds Message: messages quote values (clipped where they are worded, but
+// a workbook's problems and a file's name come from elsewhere), and no message of a
+// report may carry a runaway cell or name in full.
+const maxMessage = 512
+
+// bound clips what a problem quotes from the input, so that a report (the API's answer,
+// the CLI's --json) never repeats a 1 MiB cell, column name or JSON key. It is applied to
+// every problem as it goes into a report.
+func (p *Problem) bound() {
+	p.Pointer, p.Field, p.Value = clip(p.Pointer), clip(p.Field), clip(p.Value)
+	if len(p.Message) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && p.Message[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		p.Message = p.Message[:cut] + "…"
+	}
+}
+
 // quoteBytes renders bytes that may not be UTF-8 so that they can be printed and marshalled.
 func quoteBytes(s string) string { return clip(strconv.Quote(s)) }
