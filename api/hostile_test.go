@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -652,9 +651,12 @@ func TestHostileValuesInEveryField(t *testing.T) {
 	label := func(s string) bool { return len(s) <= 200 && strings.IndexFunc(s, unicode.IsControl) < 0 }
 	positive := func(s string) bool {
 		f, err := strconv.ParseFloat(s, 64)
-		return err == nil && f > 0 && !math.IsInf(f, 0)
+		return err == nil && f > 0 && f <= warehouse.MaxCycleEpsilon
 	}
-	belowOne := func(s string) bool { f, err := strconv.ParseFloat(s, 64); return err == nil && f >= 0 && f < 1 }
+	belowOne := func(s string) bool {
+		f, err := strconv.ParseFloat(s, 64)
+		return err == nil && f >= 0 && f <= warehouse.MaxCycleDelta
+	}
 	// A file is reported under the last element of its name, cut short: a short name
 	// comes back as it was sent, a long one never in full.
 	fileName := func(sent, got string) error {

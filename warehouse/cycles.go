@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"time"
 
@@ -17,6 +16,15 @@ import (
 var cycleIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$`)
 
 // validateCycle checks a new cycle and names every problem.
+// Caps on a cycle's privacy budget, the total over all of its releases. Beyond ε = 20 the
+// guarantee no longer means anything (e^20 is a likelihood ratio of about 5·10^8), and
+// the ledger counts in integer units of EpsilonUnit and DeltaUnit, which a careless
+// budget such as 1e20 would overflow. δ stays far below one in the population size.
+const (
+	MaxCycleEpsilon = 20.0
+	MaxCycleDelta   = 1e-3
+)
+
 func (db *DB) validateCycle(c Cycle) error {
 	var errs []model.FieldError
 	if !cycleIDPattern.MatchString(c.ID) {
@@ -26,13 +34,13 @@ func (db *DB) validateCycle(c Cycle) error {
 	if _, err := db.reg.Get(c.ModelVersion); err != nil {
 		errs = append(errs, model.FieldError{Field: "model_version", Rule: "unknown", Value: c.ModelVersion, Message: err.Error()})
 	}
-	if !(c.Epsilon > 0) || math.IsInf(c.Epsilon, 0) {
+	if !(c.Epsilon > 0 && c.Epsilon <= MaxCycleEpsilon) {
 		errs = append(errs, model.FieldError{Field: "epsilon", Rule: "out_of_range", Value: fmt.Sprint(c.Epsilon),
-			Message: "epsilon must be a positive finite number"})
+			Message: fmt.Sprintf("epsilon must be above 0 and at most %g: it bounds what every release of the cycle together may reveal about one organisation", MaxCycleEpsilon)})
 	}
-	if !(c.Delta >= 0 && c.Delta < 1) {
+	if !(c.Delta >= 0 && c.Delta <= MaxCycleDelta) {
 		errs = append(errs, model.FieldError{Field: "delta", Rule: "out_of_range", Value: fmt.Sprint(c.Delta),
-			Message: "delta must be at least 0 and below 1"})
+			Message: fmt.Sprintf("delta must be at least 0 and at most %g", MaxCycleDelta)})
 	}
 	if c.Status != "" && c.Status != CycleOpen {
 		errs = append(errs, model.FieldError{Field: "status", Rule: "invalid", Value: c.Status,
