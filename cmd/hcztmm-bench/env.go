@@ -6,9 +6,12 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,6 +92,33 @@ func (e *Env) Population(orgs int) (*fixtures.Population, error) {
 	e.pops[orgs] = p
 	e.Logf("generated %d submissions (seed %d) in %.1f s", orgs, e.Seed, time.Since(start).Seconds())
 	return p, nil
+}
+
+// forget drops the populations of these sizes (none: every one made so far) and their
+// files, so that the Scaling sizes, run one after the other, do not pile up in memory
+// (100k organisations × 40 answers are a few hundred MB of maps) or on disk (a 100k
+// CSV-long is about 400 MB). keepFiles leaves the files on disk (-keep).
+func (e *Env) forget(keepFiles bool, sizes ...int) error {
+	if len(sizes) == 0 {
+		sizes = slices.Concat(slices.Collect(maps.Keys(e.pops)), slices.Collect(maps.Keys(e.files)))
+	}
+	for _, orgs := range sizes {
+		delete(e.pops, orgs)
+		f, ok := e.files[orgs]
+		if !ok {
+			continue
+		}
+		delete(e.files, orgs)
+		if !keepFiles {
+			if err := os.RemoveAll(filepath.Dir(f.Wide)); err != nil {
+				return err
+			}
+		}
+	}
+	// Hand the memory back now, not at some later GC cycle: the children measured next
+	// share the machine.
+	debug.FreeOSMemory()
+	return nil
 }
 
 // Files returns the population of orgs organisations written as CSV-wide and CSV-long.

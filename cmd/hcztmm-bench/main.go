@@ -1,9 +1,11 @@
 // Command hcztmm-bench is the benchmark runner behind `make bench`. It measures each of
 // our paths and, in the same run, the ceiling it is compared with (DuckDB's own bulk load,
 // a serial one-transaction-per-submission baseline, ...), and prints one markdown table
-// of medians with ratios, under a line describing the machine.
+// of medians with ratios, under a line describing the machine. After it, a Scaling table
+// sets ingest's and release's time against the number of organisations (-scaling) with a
+// fitted growth exponent, to show that cost grows linearly.
 //
-//	hcztmm-bench [-only NAME,...] [-runs N] [-scale 25k,...] [-out FILE]
+//	hcztmm-bench [-only NAME,...] [-runs N] [-scale 25k,...] [-scaling 1k,10k,100k|none] [-out FILE]
 //
 // Progress goes to stderr, the table to stdout (and to -out). Every run uses a fresh
 // temporary directory. There are no thresholds: targets are printed, not enforced.
@@ -33,13 +35,15 @@ type config struct {
 	only   string
 	runs   int
 	scales []int
-	out    string
-	hcztmm string
-	goCmd  string
-	dir    string
-	seed   uint64
-	keep   bool
-	list   bool
+	// scaling is the -scaling sizes (nil: no Scaling rows).
+	scaling []int
+	out     string
+	hcztmm  string
+	goCmd   string
+	dir     string
+	seed    uint64
+	keep    bool
+	list    bool
 }
 
 // Main runs the benchmarks (or the hidden ceiling sub-mode) and returns the exit code.
@@ -81,13 +85,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var cfg config
-	var scale string
+	var scale, scaling string
 	fs := flag.NewFlagSet("hcztmm-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.only, "only", "", "run only these scenarios (comma-separated; see -list)")
 	fs.IntVar(&cfg.runs, "runs", 3, "runs per scenario; the table shows medians")
 	fs.StringVar(&scale, "scale", "25k", "population sizes (organisations) for scaled scenarios, comma-separated, e.g. 1k,10k,100k")
-	fs.StringVar(&cfg.out, "out", "", "also write the table as markdown to this file")
+	fs.StringVar(&scaling, "scaling", "1k,10k,100k", `population sizes (organisations) at which scaled scenarios (ingest, release) also run, for the Scaling table; "" or none: off`)
+	fs.StringVar(&cfg.out, "out", "", "also write the tables as markdown to this file")
 	fs.StringVar(&cfg.hcztmm, "hcztmm", "", "hcztmm binary to time (default: built with -tags duckdb_arrow)")
 	fs.StringVar(&cfg.goCmd, "go", "go", "go command used to build hcztmm")
 	fs.StringVar(&cfg.dir, "dir", "", "parent of the temporary work directory (default: the system's)")
@@ -104,12 +109,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-runs must be at least 1")
 	}
 	var err error
-	cfg.scales, err = parseScales(scale)
+	if cfg.scales, err = parseScales("-scale", scale); err != nil {
+		return cfg, err
+	}
+	if s := strings.TrimSpace(scaling); s != "" && s != "none" {
+		cfg.scaling, err = parseScales("-scaling", s)
+	}
 	return cfg, err
 }
 
-// parseScales reads "1k,10k,100k" (k and M suffixes, or plain numbers).
-func parseScales(s string) ([]int, error) {
+// parseScales reads the sizes of flag name, "1k,10k,100k" (k and M suffixes, or plain
+// numbers).
+func parseScales(name, s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
@@ -122,7 +133,7 @@ func parseScales(s string) ([]int, error) {
 		}
 		n, err := strconv.Atoi(strings.ReplaceAll(f, "_", ""))
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("-scale: %q is not a positive number of organisations (e.g. 25k)", s)
+			return nil, fmt.Errorf("%s: %q is not a positive number of organisations (e.g. 25k)", name, s)
 		}
 		out = append(out, n*mult)
 	}

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hcztmm/warehouse/fixtures"
 	"github.com/hcztmm/warehouse/model"
 )
 
-// run executes the selected scenarios -runs times each (per scale where they scale),
-// then prints the table of medians.
+// run executes the selected scenarios -runs times each (per headline size where they
+// scale), then the scaled ones at each -scaling size, and prints the table of medians
+// and the Scaling table.
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	selected, err := selectScenarios(scenarios(), cfg.only)
 	if err != nil {
@@ -44,11 +46,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 	var table []Row
 	for _, s := range selected {
-		scales := cfg.scales[:1]
-		if sc, ok := s.(Scaled); ok && sc.Scaled() {
-			scales = cfg.scales
-		}
-		for _, orgs := range scales {
+		for _, orgs := range headlineOrgs(s, cfg.scales) {
 			env.Orgs = orgs
 			rows, err := measure(ctx, env, s, cfg.runs, cfg.keep)
 			if err != nil {
@@ -57,9 +55,14 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			table = append(table, rows...)
 		}
 	}
+	scaled, err := runScaling(ctx, env, selected, cfg)
+	if err != nil {
+		return err
+	}
+	table = append(table, scaled...)
 	env.Logf("done in %.0f s", time.Since(began).Seconds())
 
-	if err := writeTable(stdout, mach, table); err != nil {
+	if err := writeReport(stdout, mach, table); err != nil {
 		return err
 	}
 	if cfg.out != "" {
@@ -67,13 +70,63 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		err = writeTable(f, mach, table)
+		err = writeReport(f, mach, table)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		return err
 	}
 	return nil
+}
+
+// headlineOrgs is the population sizes s runs at for the headline rows: its own choice
+// if it scales, else one run (at the first -scale, which it ignores).
+func headlineOrgs(s Scenario, scales []int) []int {
+	if sc, ok := s.(Scaled); ok {
+		return sc.HeadlineOrgs(scales)
+	}
+	return scales[:1]
+}
+
+// runScaling measures every selected Scaled scenario at each -scaling size it has no
+// headline row for, and returns the rows grouped by scenario, smallest size first.
+// It runs size by size, every scenario at one size before the next, and forgets each
+// population once measured, so that at most one scaling population is held at a time
+// (the headline ones are forgotten first: they are done with).
+func runScaling(ctx context.Context, env *Env, selected []Scenario, cfg config) ([]Row, error) {
+	var scaled []Scenario
+	for _, s := range selected {
+		if _, ok := s.(Scaled); ok {
+			scaled = append(scaled, s)
+		}
+	}
+	if len(scaled) == 0 || len(cfg.scaling) == 0 {
+		return nil, nil
+	}
+	if err := env.forget(cfg.keep); err != nil {
+		return nil, err
+	}
+	sizes := slices.Clone(cfg.scaling)
+	slices.Sort(sizes)
+	sizes = slices.Compact(sizes)
+	rows := make([][]Row, len(scaled))
+	for _, orgs := range sizes {
+		env.Orgs = orgs
+		for i, s := range scaled {
+			if slices.Contains(headlineOrgs(s, cfg.scales), orgs) {
+				continue // the headline row is this size's measurement
+			}
+			r, err := measure(ctx, env, s, cfg.runs, cfg.keep)
+			if err != nil {
+				return nil, fmt.Errorf("%s at %d organisations: %w", s.Name(), orgs, err)
+			}
+			rows[i] = append(rows[i], r...)
+		}
+		if err := env.forget(cfg.keep, orgs); err != nil {
+			return nil, err
+		}
+	}
+	return slices.Concat(rows...), nil
 }
 
 // measure runs one scenario n times, each in a fresh directory, and returns the medians.

@@ -20,7 +20,12 @@ import (
 type bulkIngest struct{}
 
 func (bulkIngest) Name() string { return "ingest" }
-func (bulkIngest) Scaled() bool { return true }
+
+// HeadlineOrgs: ingest is headlined at every -scale (25k by default).
+func (bulkIngest) HeadlineOrgs(scales []int) []int { return scales }
+
+// ingestFamily is ingest's series in the Scaling table.
+const ingestFamily = "ingest: `hcztmm ingest` of CSV-wide; ceiling DuckDB COPY FROM CSV-long"
 
 const (
 	bulkTarget = 1.0 / 3 // of DuckDB's COPY
@@ -99,8 +104,9 @@ func (bulkIngest) Run(ctx context.Context, env *Env) ([]Row, error) {
 			{Name: "peak RSS", Value: mib(l.run.MaxRSS), Unit: "MiB"},
 		}
 	}
-	return []Row{
+	out := []Row{
 		{
+			Family:  ingestFamily,
 			Path:    "Bulk ingest end to end, " + subs + " / " + thousands(int64(f.Answers)) + " answers: `hcztmm ingest` of CSV-wide (" + mbOf(f.Wide) + ")",
 			Ours:    oursFig,
 			Ceiling: Figure{Value: rate(long), Unit: "rows/s", Label: "DuckDB COPY FROM CSV-long (" + mbOf(f.Long) + ", 10 columns)"},
@@ -128,7 +134,11 @@ func (bulkIngest) Run(ctx context.Context, env *Env) ([]Row, error) {
 			Extras:  costs(parquet, "INSERT: "),
 			Note:    "the same rows as CSV-long, from a DuckDB-written Parquet file",
 		},
-	}, nil
+	}
+	for i := range out {
+		out[i].Orgs, out[i].Work = f.Submissions, rows
+	}
+	return out, nil
 }
 
 func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }

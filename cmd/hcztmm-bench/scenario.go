@@ -21,10 +21,13 @@ type Scenario interface {
 	Run(ctx context.Context, env *Env) ([]Row, error)
 }
 
-// Scaled is implemented by scenarios whose work grows with the population: the runner
-// runs them once per -scale, others once.
+// Scaled is implemented by scenarios whose work grows with the population. The runner
+// sets env.Orgs before every Run: to each of HeadlineOrgs for the headline rows, then to
+// each -scaling size for the Scaling table (run.go). Others run once, at no set size.
 type Scaled interface {
-	Scaled() bool
+	// HeadlineOrgs is the population sizes of the headline rows given -scale: ingest
+	// follows -scale, release stays at the 6,000 organisations the README quotes.
+	HeadlineOrgs(scales []int) []int
 }
 
 // Figure is one measured number.
@@ -59,6 +62,16 @@ type Row struct {
 	Extras []Extra
 	// Note is free text after the extras.
 	Note string
+
+	// Family names, as the Scaling table prints it, the series this row is one size of:
+	// one row per scaled scenario and size sets it (ingest's first row, against COPY),
+	// so that its time can be set against the population. "" keeps a row out.
+	Family string
+	// Orgs is the population size the row measured (0: not a population size).
+	Orgs int
+	// Work is how many units the rate figures count (answers for ingest), so that the
+	// Scaling table can turn a rate back into a time; figures in "s" are times already.
+	Work float64
 }
 
 // Ratio is ours relative to the ceiling as a throughput ratio, or 0 without a ceiling.
@@ -70,6 +83,20 @@ func (r Row) Ratio() float64 {
 		return r.Ceiling.Value / r.Ours.Value
 	}
 	return r.Ours.Value / r.Ceiling.Value
+}
+
+// Seconds is the time a figure of r stands for: its value for a figure in seconds, Work
+// over the value for a rate ("…/s"), 0 when it is neither or there is nothing measured.
+func (r Row) Seconds(f Figure) float64 {
+	switch {
+	case f.Value <= 0:
+		return 0
+	case f.Unit == "s":
+		return f.Value
+	case strings.HasSuffix(f.Unit, "/s") && r.Work > 0:
+		return r.Work / f.Value
+	}
+	return 0
 }
 
 // median of xs (the mean of the middle two for an even count); 0 for none.
