@@ -24,6 +24,7 @@ import (
 
 	"github.com/hcztmm/warehouse/api"
 	"github.com/hcztmm/warehouse/fixtures"
+	"github.com/hcztmm/warehouse/internal/attack"
 	"github.com/hcztmm/warehouse/model"
 	"github.com/hcztmm/warehouse/warehouse"
 	"github.com/hcztmm/warehouse/workbook"
@@ -40,28 +41,13 @@ type hostile struct {
 	raw bool
 }
 
-// hostileValues are the SQL-looking, markup, encoding and oversized values every field is
-// tried with. The 10 MiB body is one extra row, not a column of the cross product.
+// hostileValues are the shared attack values (internal/attack) in this table's shape.
 func hostileValues() []hostile {
-	return []hostile{
-		{name: "SQL drop", v: `'; DROP TABLE submissions; --`},
-		{name: "SQL or", v: `" OR 1=1 --`},
-		{name: "SQL union", v: `') UNION SELECT * FROM api_keys --`},
-		{name: "NUL", v: "x\x00y"},
-		{name: "path traversal", v: "../../etc/passwd"},
-		{name: "percent-encoded", v: "%27%3B"},
-		{name: "script", v: `</script><script>alert(1)</script>`},
-		{name: "RTL and zero-width", v: "\u202Egnp.exe\u200B\u200D\uFEFF\u2066x\u2069"},
-		{name: "invalid UTF-8", v: "x\xff\xfey"},
-		{name: "1 MiB", v: strings.Repeat("A", 1<<20)},
-		// The largest value a URL or header can carry here (Config.MaxHeaderBytes is 64 KiB).
-		{name: "32 KiB", v: strings.Repeat("B", 32<<10)},
-		{name: "100k nesting", v: strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000), raw: true},
-		{name: "1e309", v: "1e309", num: true},
-		{name: "20 nines", v: "99999999999999999999", num: true},
-		{name: "-0", v: "-0", num: true},
-		{name: "NaN", v: "NaN", num: true},
+	var out []hostile
+	for _, h := range attack.Values() {
+		out = append(out, hostile{name: h.Name, v: h.Text, num: h.Number, raw: h.RawJSON})
 	}
+	return out
 }
 
 // outcome is what the API must do with a hostile value in a field.
@@ -173,7 +159,7 @@ func (tg target) decode(h hostile) string {
 			return h.v
 		}
 		var s string
-		if err := json.Unmarshal([]byte(jsonQuote(h.v)), &s); err != nil {
+		if err := json.Unmarshal([]byte(attack.JSONQuote(h.v)), &s); err != nil {
 			panic(err)
 		}
 		return s
@@ -189,29 +175,7 @@ func (tg target) jsonText(h hostile) string {
 	if h.raw || h.num && tg.number {
 		return h.v
 	}
-	return jsonQuote(h.v)
-}
-
-// jsonQuote writes s as a JSON string literal byte for byte: quotes, backslashes and
-// control characters escaped, everything else, invalid UTF-8 included, left as it is
-// (encoding/json would replace invalid bytes, and the point is to send them).
-func jsonQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return attack.JSONQuote(h.v)
 }
 
 // netRefusal reports whether net/http refuses a request before the router sees it: a

@@ -14,6 +14,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/hcztmm/warehouse/internal/attack"
 	"github.com/hcztmm/warehouse/model"
 	"github.com/hcztmm/warehouse/warehouse"
 	"github.com/hcztmm/warehouse/workbook"
@@ -27,28 +28,13 @@ type cellValue struct {
 	raw  bool // JSON text: bare wherever a JSON value goes
 }
 
-// hostileCells are the values of the API's attack table, in files: SQL-looking text,
-// markup, encodings and sizes. (The API test sends the 10 MiB body; here every value is
-// read in full, 1 MiB cells included.)
+// hostileCells are the shared attack values (internal/attack) in this table's shape.
 func hostileCells() []cellValue {
-	return []cellValue{
-		{name: "SQL drop", v: `'; DROP TABLE submissions; --`},
-		{name: "SQL or", v: `" OR 1=1 --`},
-		{name: "SQL union", v: `') UNION SELECT * FROM api_keys --`},
-		{name: "NUL", v: "x\x00y"},
-		{name: "path traversal", v: "../../etc/passwd"},
-		{name: "percent-encoded", v: "%27%3B"},
-		{name: "script", v: `</script><script>alert(1)</script>`},
-		{name: "RTL and zero-width", v: "\u202Egnp.exe\u200B\u200D\uFEFF\u2066x\u2069"},
-		{name: "invalid UTF-8", v: "x\xff\xfey"},
-		{name: "1 MiB", v: strings.Repeat("A", 1<<20)},
-		{name: "32 KiB", v: strings.Repeat("B", 32<<10)},
-		{name: "100k nesting", v: strings.Repeat("[", 100_000) + strings.Repeat("]", 100_000), raw: true},
-		{name: "1e309", v: "1e309", num: true},
-		{name: "20 nines", v: "99999999999999999999", num: true},
-		{name: "-0", v: "-0", num: true},
-		{name: "NaN", v: "NaN", num: true},
+	var out []cellValue
+	for _, h := range attack.Values() {
+		out = append(out, cellValue{name: h.Name, v: h.Text, num: h.Number, raw: h.RawJSON})
 	}
+	return out
 }
 
 // part is one hostile submission of a file set, and where its value sits.
@@ -214,7 +200,7 @@ func TestHostileValuesInEveryCell(t *testing.T) {
 					ptr: "/" + strings.ReplaceAll(path, ".", "/"), decoded: v.v}
 				enc := v.v
 				if !bare {
-					enc = jsonQuote(v.v)
+					enc = attack.JSONQuote(v.v)
 					if err := json.Unmarshal([]byte(enc), &p.decoded); err != nil {
 						t.Fatal(err)
 					}
@@ -539,26 +525,6 @@ func mentions(p Problem, names string) bool {
 		}
 	}
 	return false
-}
-
-// jsonQuote writes s as a JSON string literal byte for byte (invalid UTF-8 left as is).
-func jsonQuote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20:
-			fmt.Fprintf(&b, `\u%04x`, c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 func indexOf(list []string, s string) int {

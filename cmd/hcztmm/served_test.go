@@ -313,6 +313,16 @@ func (p *provider) acknowledged() map[int64]acknowledged {
 	return maps.Clone(p.acked)
 }
 
+// openServed opens the served world's warehouse file; the server must be stopped.
+func openServed(t *testing.T, w *servedWorld) *warehouse.DB {
+	t.Helper()
+	db, err := warehouse.Open(context.Background(), w.db, model.MustBuiltin(), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // verifyStored opens the warehouse file (the server must be stopped) and checks that
 // every acknowledged submission is stored under its organisation with the content hash of
 // what was sent, that a random sample of them holds exactly the answers sent, and that the
@@ -321,10 +331,7 @@ func (p *provider) acknowledged() map[int64]acknowledged {
 func verifyStored(t *testing.T, w *servedWorld) int {
 	t.Helper()
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, w.db, model.MustBuiltin(), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openServed(t, w)
 	defer db.Close()
 	acked, sampled := 0, 0
 	for _, p := range w.providers {
@@ -431,10 +438,7 @@ func (a *ackedReleases) add(r releaseAck) {
 func verifyReleases(t *testing.T, w *servedWorld, acked *ackedReleases) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, w.db, model.MustBuiltin(), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openServed(t, w)
 	defer db.Close()
 	list, err := db.ListReleases(ctx, w.cycle)
 	if err != nil {

@@ -88,51 +88,39 @@ func TestSoak(t *testing.T) {
 		})
 	}
 	releases := &ackedReleases{sha: map[string]string{}}
+	// A release every few seconds, as an administrator refreshing figures would.
 	wg.Go(func() {
-		// A release every few seconds, as an administrator refreshing figures would.
-		tick := time.NewTicker(max(*soakDuration/8, 2*time.Second))
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+		every(ctx, max(*soakDuration/8, 2*time.Second), func() bool {
 			began := time.Now()
 			rel, err := postRelease(ctx, client, srv.base, w.admin, w.cycle, 0.05)
 			if ctx.Err() != nil && rel.status == 0 {
-				return
+				return false
 			}
 			st.record("POST /api/v1/releases", rel.status, time.Since(began), err)
 			if err == nil {
 				releases.add(rel)
 			}
-		}
+			return true
+		})
 	})
 	var samples []memSample
 	wg.Go(func() {
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+		every(ctx, 500*time.Millisecond, func() bool {
 			rss, err := srv.rss()
 			if err != nil {
 				t.Errorf("server memory: %v", err)
-				return
+				return false
 			}
 			heap, duck, err := serverMemory(client, srv.base, w.admin)
 			if err != nil {
 				if ctx.Err() == nil {
 					t.Errorf("server memory: %v", err)
 				}
-				return
+				return false
 			}
 			samples = append(samples, memSample{at: time.Since(start), rss: rss, heap: heap, duck: duck})
-		}
+			return true
+		})
 	})
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -165,6 +153,22 @@ func TestSoak(t *testing.T) {
 	if allowed := math.Max(soakGrowthShare*rep.rest.median, soakGrowthFloor); rep.rest.growth > allowed {
 		t.Errorf("memory outside DuckDB's buffers grows through the soak: %.1f MiB over the measured window, more than the %.1f MiB allowed",
 			rep.rest.growth/(1<<20), allowed/(1<<20))
+	}
+}
+
+// every calls fn each period until ctx ends or fn returns false.
+func every(ctx context.Context, period time.Duration, fn func() bool) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !fn() {
+			return
+		}
 	}
 }
 
