@@ -47,12 +47,16 @@ bench-go:
 ## fuzz: every fuzz target for FUZZTIME each (CI runs a short round); new crashers land
 ## in the package's testdata/fuzz and fail the next `make test` until fixed
 FUZZTIME ?= 10s
+# Minimising each new interesting input may take up to a minute by default, which ate
+# whole short rounds (a few executions of the slower targets in 30 s); crashers are
+# written out either way.
+FUZZMINIMIZE ?= 1s
 FUZZ_TARGETS := ./model:FuzzParseModel ./ingest:FuzzDecodeJSON ./ingest:FuzzDecodeNDJSON \
 	./ingest:FuzzDecodeCSVWide ./ingest:FuzzDecodeCSVLong ./ingest:FuzzDecodeXLSX
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg; \
+		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
 	done
 
 fmt:

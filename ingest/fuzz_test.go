@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -16,8 +17,26 @@ import (
 func fuzzIngest(t *testing.T, format Format, data []byte) {
 	store := newFakeStore()
 	store.profiles["org-0042"] = sampleSubmission().Organisation
-	rep, err := Ingest(context.Background(), store, testReg, []Input{{Name: "fuzz", Format: format, Reader: bytes.NewReader(data)}},
-		Options{Workers: 2, MaxBytes: 1 << 20})
+	// A hang is a failure too: the fuzzer has no timeout of its own and would only stop
+	// the stuck worker when its time is up, reporting nothing.
+	type result struct {
+		rep *Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := Ingest(context.Background(), store, testReg, []Input{{Name: "fuzz", Format: format, Reader: bytes.NewReader(data)}},
+			Options{Workers: 2, MaxBytes: 1 << 20})
+		done <- result{rep, err}
+	}()
+	var rep *Report
+	var err error
+	select {
+	case r := <-done:
+		rep, err = r.rep, r.err
+	case <-time.After(fuzzHang):
+		t.Fatalf("Ingest did not finish within %s on this %d-byte input", fuzzHang, len(data))
+	}
 	if err != nil {
 		t.Fatalf("Ingest error: %v", err)
 	}
@@ -46,6 +65,10 @@ func fuzzIngest(t *testing.T, format Format, data []byte) {
 		t.Fatalf("report does not marshal: %v", err)
 	}
 }
+
+// fuzzHang is how long one fuzz input may take: inputs are at most 1 MiB, and a
+// well-behaved ingest of that takes milliseconds.
+const fuzzHang = 10 * time.Second
 
 func seedFile(f *testing.F, name string) {
 	b, err := os.ReadFile(filepath.Join("testdata", name))
