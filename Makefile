@@ -29,7 +29,8 @@ test-short:
 	$(GO) test -tags $(TAGS) -short -count=1 ./...
 
 ## bench: the benchmark table (cmd/hcztmm-bench): each path against a ceiling measured in
-## the same run, medians of 3, ratios; BENCHFLAGS passes e.g. -only ingest -out bench.md
+## the same run, medians of 3, ratios, then ingest and release at 1k/10k/100k organisations
+## with the fitted growth exponent; BENCHFLAGS passes e.g. -only ingest -scaling none -out bench.md
 bench:
 	$(GO) run -tags $(TAGS) ./cmd/hcztmm-bench -go $(GO) $(BENCHFLAGS)
 

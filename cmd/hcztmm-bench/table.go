@@ -26,6 +26,9 @@ func (m Machine) String() string {
 	if m.Load != "" {
 		s += ", load average " + m.Load + " at start"
 	}
+	if m.Runs == 1 {
+		return s + fmt.Sprintf(". One run, %s.", m.Date)
+	}
 	return s + fmt.Sprintf(". Medians of %d runs, %s.", m.Runs, m.Date)
 }
 
