@@ -33,7 +33,7 @@ var (
 // data it serves: the growth the least-squares line predicts over the measured window
 // must stay below the larger of soakGrowthFloor and soakGrowthPerSubmission for every
 // submission stored in that window. DuckDB keeps a little per stored row outside its
-// buffer accounting (~0.7-0.9 KB per submission measured); the leak this guards against
+// buffer accounting (0.7-1.5 KB per submission measured); the leak this guards against
 // (an Arrow view registered per transaction, see warehouse/feed.go) cost 6-8 KB per
 // submission under the same load.
 const (
