@@ -133,14 +133,4 @@ func jsonTypeName(kind string) string {
 }
 
 // truncate keeps a client's value short enough to echo in an error.
-func truncate(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func truncate(s string) string { return model.Clip(s, model.MaxQuoted) }

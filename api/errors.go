@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/hcztmm/warehouse/model"
@@ -71,16 +70,7 @@ func writeError(c *gin.Context, err error) {
 const maxMessage = 1024
 
 // bounded cuts a message to maxMessage bytes on a rune boundary.
-func bounded(s string) string {
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func bounded(s string) string { return model.Clip(s, maxMessage) }
 
 // writeMethodNotAllowed answers a known path with the wrong method. It is the one error
 // outside the kind table: it is about the request line, not about anything the request

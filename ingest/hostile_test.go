@@ -439,7 +439,7 @@ func TestHostileValuesInEveryCell(t *testing.T) {
 				t.Run(fmt.Sprintf("%03d %s %s = %s", rows, tg.format, tg.field, p.value.name), func(t *testing.T) {
 					mine := at(rep, p)
 					for _, pr := range mine {
-						if len(pr.Value) > maxValue+3 || len(pr.Pointer) > maxValue+3 || len(pr.Field) > maxValue+3 || len(pr.Message) > maxMessage+3 {
+						if len(pr.Value) > model.MaxQuoted+3 || len(pr.Pointer) > model.MaxQuoted+3 || len(pr.Field) > model.MaxQuoted+3 || len(pr.Message) > maxMessage+3 {
 							t.Errorf("a problem quotes too much (value %d, pointer %d, field %d, message %d bytes): %.300s",
 								len(pr.Value), len(pr.Pointer), len(pr.Field), len(pr.Message), pr.String())
 						}

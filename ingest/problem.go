@@ -135,20 +135,8 @@ func (p Problem) FieldError() model.FieldError {
 	return model.FieldError{Field: field, Rule: p.Rule, Value: p.Value, Message: p.Message}
 }
 
-// maxValue bounds Value so that a runaway cell cannot bloat a report.
-const maxValue = 80
-
-func clip(s string) string {
-	if len(s) <= maxValue {
-		return s
-	}
-	// Cut on a rune boundary so the report stays valid UTF-8.
-	cut := maxValue
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// clip bounds a value a problem quotes, so that a runaway cell cannot bloat a report.
+func clip(s string) string { return model.Clip(s, model.MaxQuoted) }
 
 // maxMessage bounds Message: messages quote values (clipped where they are worded, but
 // a workbook's problems and a file's name come from elsewhere), and no message of a
@@ -160,13 +148,7 @@ const maxMessage = 512
 // every problem as it goes into a report.
 func (p *Problem) bound() {
 	p.Pointer, p.Field, p.Value = clip(p.Pointer), clip(p.Field), clip(p.Value)
-	if len(p.Message) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && p.Message[cut]&0xC0 == 0x80 {
-			cut--
-		}
-		p.Message = p.Message[:cut] + "…"
-	}
+	p.Message = model.Clip(p.Message, maxMessage)
 }
 
 // quoteBytes renders bytes that may not be UTF-8 so that they can be printed and marshalled.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind classifies an error so that callers (the API above all) can map it to a response
@@ -107,11 +108,22 @@ func ErrorKind(err error) Kind {
 	return KindInternal
 }
 
-// truncate keeps offending values short enough to print and log.
-func truncate(s string) string {
-	const max = 80
+// MaxQuoted is how many bytes of a caller's value an error quotes.
+const MaxQuoted = 80
+
+// Clip keeps a caller's value short enough to quote in an error, a report or a log: at
+// most max bytes, cut on a rune boundary (so valid UTF-8 stays valid) and marked with "…"
+// where it was cut. Every layer that quotes input clips with it.
+func Clip(s string, max int) string {
 	if len(s) <= max {
 		return s
 	}
-	return s[:max] + "…"
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
+
+// truncate clips an offending value to MaxQuoted bytes.
+func truncate(s string) string { return Clip(s, MaxQuoted) }

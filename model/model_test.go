@@ -193,3 +193,23 @@ func TestValidateAnswers(t *testing.T) {
 		})
 	}
 }
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"short", 80, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc…"},
+		{"ab\u00e9cd", 3, "ab…"},       // é is two bytes: the cut moves back to its start
+		{"\u20ac\u20ac", 4, "\u20ac…"}, // € is three bytes
+		{"x\xff\xfey", 2, "x\xff…"},    // bytes that are no rune stay whole bytes
+	}
+	for _, tt := range tests {
+		if got := model.Clip(tt.in, tt.max); got != tt.want {
+			t.Errorf("model.Clip(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
+		}
+	}
+}

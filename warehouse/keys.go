@@ -289,16 +289,5 @@ func (db *DB) ListKeys(ctx context.Context) ([]APIKey, error) {
 	return out, nil
 }
 
-// shorten keeps a caller's value short enough to echo in an error message, cutting on a
-// rune boundary.
-func shorten(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+// shorten keeps a caller's value short enough to echo in an error message.
+func shorten(s string) string { return model.Clip(s, model.MaxQuoted) }
