@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -109,22 +107,18 @@ func (d *decodeCtx) decodeCSVLong(r io.Reader) error {
 	var order []*longGroup
 	row, rows := 1, 0
 	for {
-		rec, err := cr.Read()
+		rec, broken, err := readRecord(cr)
 		if err == io.EOF {
 			break
 		}
-		row++
-		if errors.Is(err, errTooLarge) {
-			return err
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			rows++
-			d.fileProblem(Problem{Row: row, Rule: RuleInvalidCSV, Message: "the row is not valid CSV: " + pe.Err.Error()})
-			continue
-		}
 		if err != nil {
 			return err
+		}
+		row++
+		if broken != nil {
+			rows++
+			d.fileProblem(Problem{Row: row, Rule: RuleInvalidCSV, Message: "the row is not valid CSV: " + broken.Err.Error()})
+			continue
 		}
 		if blankRecord(rec) {
 			continue

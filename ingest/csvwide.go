@@ -57,24 +57,33 @@ func newCSVReader(r io.Reader) *csv.Reader {
 	return cr
 }
 
+// readRecord reads one record and sorts out what came back: a record; io.EOF at the end;
+// a row that is not valid CSV (broken, with the parser's reason), which the caller reports
+// and reads on past; or an error that ends the file (too large, a failed read).
+func readRecord(cr *csv.Reader) (rec []string, broken *csv.ParseError, err error) {
+	rec, err = cr.Read()
+	if err == nil || err == io.EOF || errors.Is(err, errTooLarge) {
+		return rec, nil, err
+	}
+	if errors.As(err, &broken) {
+		return nil, broken, nil
+	}
+	return nil, nil, err
+}
+
 // readHeader reads and checks the header row, reporting invalid UTF-8, duplicates and
 // syntax. ok is false when the header cannot be used.
 func (d *decodeCtx) readHeader(cr *csv.Reader) (header []string, ok bool, err error) {
-	rec, err := cr.Read()
-	if err == io.EOF {
+	rec, broken, err := readRecord(cr)
+	switch {
+	case err == io.EOF:
 		d.fileProblem(Problem{Rule: RuleEmptyFile, Message: "the file is empty"})
 		return nil, false, nil
-	}
-	if errors.Is(err, errTooLarge) {
+	case err != nil:
 		return nil, false, err
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		d.fileProblem(Problem{Row: 1, Rule: RuleInvalidCSV, Message: "the header is not valid CSV: " + pe.Err.Error()})
+	case broken != nil:
+		d.fileProblem(Problem{Row: 1, Rule: RuleInvalidCSV, Message: "the header is not valid CSV: " + broken.Err.Error()})
 		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
 	}
 	header = slices.Clone(rec)
 	ok = true
@@ -101,18 +110,14 @@ func (d *decodeCtx) readHeader(cr *csv.Reader) (header []string, ok bool, err er
 // many submissions the problem cost.
 func (d *decodeCtx) drain(cr *csv.Reader) error {
 	for {
-		rec, err := cr.Read()
+		rec, broken, err := readRecord(cr)
 		if err == io.EOF {
 			return nil
 		}
-		if errors.Is(err, errTooLarge) {
+		if err != nil {
 			return err
 		}
-		var pe *csv.ParseError
-		if err != nil && !errors.As(err, &pe) {
-			return err
-		}
-		if err != nil || !blankRecord(rec) {
+		if broken != nil || !blankRecord(rec) {
 			d.reject(1)
 		}
 	}
@@ -168,26 +173,22 @@ func (d *decodeCtx) decodeCSVWide(r io.Reader) error {
 	checked := map[string]bool{} // model versions whose capability columns were checked
 	row, rows := 1, 0
 	for {
-		rec, err := cr.Read()
+		rec, broken, err := readRecord(cr)
 		if err == io.EOF {
 			break
 		}
-		row++
-		if errors.Is(err, errTooLarge) {
+		if err != nil {
 			return err
 		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
+		row++
+		if broken != nil {
 			rows++
 			it := item{row: row, broken: true}
-			it.problem(Problem{Row: row, Rule: RuleInvalidCSV, Message: "the row is not valid CSV: " + pe.Err.Error()})
+			it.problem(Problem{Row: row, Rule: RuleInvalidCSV, Message: "the row is not valid CSV: " + broken.Err.Error()})
 			if e := d.emit(&it); e != nil {
 				return e
 			}
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		if blankRecord(rec) {
 			continue
