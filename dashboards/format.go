@@ -83,3 +83,25 @@ type option struct {
 	Value, Label string
 	Selected     bool
 }
+
+// picker is a page's selector of what it shows (a cycle, a release), drawn by the
+// "picker" partial: a GET form back to the page with one drop-down.
+type picker struct {
+	Action, Name, Label string
+	Options             []option
+}
+
+// Picker is the benchmark page's cycle selector.
+func (d benchmarkData) Picker() picker {
+	return picker{Action: pathBenchmark, Name: "cycle", Label: "Cycle", Options: d.Cycles}
+}
+
+// Picker is the findings page's cycle selector.
+func (d findingsData) Picker() picker {
+	return picker{Action: pathFindings, Name: "cycle", Label: "Cycle", Options: d.Cycles}
+}
+
+// Picker is the explorer's release selector.
+func (d explorerData) Picker() picker {
+	return picker{Action: pathExplorer, Name: "release", Label: "Release", Options: d.Releases}
+}

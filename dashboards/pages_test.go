@@ -424,3 +424,27 @@ func TestBenchmarkWithoutSubmission(t *testing.T) {
 		t.Error("a page without charts loads more than the bootstrap script")
 	}
 }
+
+func TestPickersSubmitBackToTheirPage(t *testing.T) {
+	e := newTestPages(t, defaultName)
+	tests := []struct {
+		viewer         *Viewer
+		path, selected string
+		form, sel      string
+	}{
+		{provider(), "/dashboards/benchmark?cycle=2024", `<option value="2024" selected>Cycle 2024</option>`,
+			`<form class="picker noprint" method="get" action="benchmark">`, `<select id="cycle" name="cycle" data-autosubmit>`},
+		{researcher(), "/dashboards/findings?cycle=2024", `<option value="2024" selected>Cycle 2024</option>`,
+			`<form class="picker noprint" method="get" action="findings">`, `<select id="cycle" name="cycle" data-autosubmit>`},
+		{analyst(), "/dashboards/explorer?release=rel-2026-a", `<option value="rel-2026-a" selected>`,
+			`<form class="picker noprint" method="get" action="explorer">`, `<select id="release" name="release" data-autosubmit>`},
+	}
+	for _, tt := range tests {
+		body := e.get(t, tt.viewer, tt.path).Body.String()
+		for _, want := range []string{tt.form, tt.sel, tt.selected} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: no %s", tt.path, want)
+			}
+		}
+	}
+}
