@@ -102,7 +102,7 @@ func (db *DB) CloseCycle(ctx context.Context, id string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("warehouse: close cycle %s: %w", id, err)
+		return fmt.Errorf("warehouse: close cycle %q: %w", id, err)
 	}
 	return nil
 }

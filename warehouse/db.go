@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
@@ -79,7 +80,7 @@ type DB struct {
 	reg  *model.Registry
 	opts Options
 	path string // the key in openPaths
-	sql  *sql.DB
+	sql  readPool
 	w    *writer
 
 	mu     sync.RWMutex // guards closed against sends on reqs
@@ -90,6 +91,50 @@ type DB struct {
 	lastGroup int
 
 	stats statCounters
+}
+
+// readPool is the read side of the warehouse. DuckDB refuses to bind a VARCHAR that is
+// not valid UTF-8, failing the whole query; but every key the warehouse stores (IDs,
+// token hashes, cohort keys) is valid UTF-8, checked on the way in, so a key with invalid
+// bytes can match nothing. readPool binds such a key with its invalid bytes replaced, so
+// a lookup answers "does not exist" or an empty list, as it would for any unknown key,
+// rather than failing. Writes never pass through it: what is stored is validated first.
+type readPool struct{ *sql.DB }
+
+// QueryContext is sql.DB's QueryContext with bindable arguments.
+func (p readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return p.DB.QueryContext(ctx, query, bindable(args)...)
+}
+
+// QueryRowContext is sql.DB's QueryRowContext with bindable arguments.
+func (p readPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.DB.QueryRowContext(ctx, query, bindable(args)...)
+}
+
+// bindable returns args with every string made bindable by bindableKey, copying only
+// when one needs it.
+func bindable(args []any) []any {
+	for i, a := range args {
+		if s, ok := a.(string); ok && !utf8.ValidString(s) {
+			out := append([]any(nil), args...)
+			for j := i; j < len(out); j++ {
+				if s, ok := out[j].(string); ok {
+					out[j] = bindableKey(s)
+				}
+			}
+			return out
+		}
+	}
+	return args
+}
+
+// bindableKey is a lookup key DuckDB will bind: s itself when it is valid UTF-8, else s
+// with each invalid run replaced by U+FFFD, which no stored key can equal.
+func bindableKey(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // openPaths refuses a second Open of one file in this process: duckdb-go would hand both
@@ -152,7 +197,7 @@ func open(ctx context.Context, path, key string, reg *model.Registry, opts Optio
 	if err != nil {
 		return nil, errors.Join(err, sqlDB.Close())
 	}
-	db := &DB{reg: reg, opts: opts, path: key, sql: sqlDB, w: w,
+	db := &DB{reg: reg, opts: opts, path: key, sql: readPool{sqlDB}, w: w,
 		reqs: make(chan *request, opts.QueueSize), done: make(chan struct{})}
 	w.stats = &db.stats
 	go db.run()

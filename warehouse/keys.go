@@ -245,7 +245,7 @@ func (db *DB) RevokeKey(ctx context.Context, id string) (APIKey, error) {
 	err := db.do(ctx, func(w *writer) error {
 		ctx := context.Background()
 		var err error
-		k, err = scanKey(w.conn.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM `+w.t("api_keys")+` WHERE key_id = ?`, id))
+		k, err = scanKey(w.conn.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM `+w.t("api_keys")+` WHERE key_id = ?`, bindableKey(id)))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return model.Errorf(model.KindNotFound, "API key %q does not exist", shorten(id))

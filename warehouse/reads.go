@@ -94,7 +94,7 @@ func (db *DB) loadSubmission(ctx context.Context, where string, args ...any) (*S
 	p := &out.Submission.Organisation
 	out.SubmissionSummary, err = scanSummary(tx.QueryRowContext(ctx, `SELECT `+summaryColumns+`,
 		schema_version, org_name, state, beds, org_type, size_band, region
-		FROM submissions WHERE `+where, args...),
+		FROM submissions WHERE `+where, bindable(args)...),
 		&schemaVersion, &p.Name, &p.State, &p.Beds, &p.Type, &out.Keys.SizeBand, &out.Keys.Region)
 	if err != nil {
 		return nil, err

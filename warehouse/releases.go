@@ -165,10 +165,11 @@ func (db *DB) ReserveRelease(ctx context.Context, r ReleaseReservation) (string,
 // budget reads a cycle's budget and the next release sequence inside the writer's tx.
 func (w *writer) budget(ctx context.Context, tx *sql.Tx, cycle string) (Budget, int, error) {
 	b := Budget{Cycle: cycle}
+	cycle = bindableKey(cycle)
 	err := tx.QueryRowContext(ctx, `SELECT epsilon_total, delta_total FROM `+w.t("cycles")+` WHERE cycle_id = ?`, cycle).
 		Scan(&b.EpsilonTotal, &b.DeltaTotal)
 	if errors.Is(err, sql.ErrNoRows) {
-		return b, 0, model.Errorf(model.KindNotFound, "cycle %q does not exist", cycle)
+		return b, 0, model.Errorf(model.KindNotFound, "cycle %q does not exist", b.Cycle)
 	}
 	if err != nil {
 		return b, 0, err

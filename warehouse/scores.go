@@ -167,7 +167,7 @@ func currentScores(ctx context.Context, ar *duckdb.Arrow, reg *model.Registry, c
 
 // scanArrow runs a query through Arrow and hands each record batch to f.
 func scanArrow(ctx context.Context, ar *duckdb.Arrow, f func(arrow.RecordBatch) error, query string, args ...any) error {
-	rr, err := ar.QueryContext(ctx, query, args...)
+	rr, err := ar.QueryContext(ctx, query, bindable(args)...)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,56 @@ func TestKeysCommands(t *testing.T) {
 	}
 	if code, _, _ := run(t, "keys", "revoke", "--db", db, id); code != exitFailure {
 		t.Fatalf("second revoke: exit %d", code)
+	}
+}
+
+// TestCommandsWithIDsThatAreNotUTF8 gives every command that looks something up by ID a
+// real ID with an invalid byte appended: each must answer as for an unknown ID (same
+// exit code, a "does not exist"-style message or an empty list), never DuckDB's "could
+// not bind parameter".
+func TestCommandsWithIDsThatAreNotUTF8(t *testing.T) {
+	file, _ := populationFile(t, 200, 5)
+	db := newDB(t, "2024")
+	if code, _, stderr := run(t, "ingest", "--db", db, file); code != exitOK {
+		t.Fatalf("ingest: %s", stderr)
+	}
+	if code, _, stderr := run(t, "release", "--db", db, "--cycle", "2024", "--epsilon", "1"); code != exitOK {
+		t.Fatalf("release: %s", stderr)
+	}
+	if code, _, stderr := run(t, "keys", "create", "--db", db, "--role", "admin", "--label", "ops"); code != exitOK {
+		t.Fatalf("keys create: %s", stderr)
+	}
+	_, list, _ := run(t, "keys", "list", "--db", db)
+	var key struct{ ID string }
+	key.ID = strings.Fields(strings.Split(list, "\n")[1])[0]
+	out := t.TempDir()
+	for _, tt := range []struct {
+		name string
+		args func(id string) []string
+		real string
+	}{
+		{"release show", func(id string) []string { return []string{"release", "show", "--db", db, id} }, "2024-r001"},
+		{"release show --raw", func(id string) []string { return []string{"release", "show", "--raw", "--db", db, id} }, "2024-r001"},
+		{"release list --cycle", func(id string) []string { return []string{"release", "list", "--db", db, "--cycle", id} }, "2024"},
+		{"release --cycle", func(id string) []string { return []string{"release", "--db", db, "--cycle", id, "--epsilon", "0.5"} }, "2024"},
+		{"export --release", func(id string) []string {
+			return []string{"export", "--db", db, "--release", id, "--out", filepath.Join(out, "x.csv")}
+		}, "2024-r001"},
+		{"report --release", func(id string) []string {
+			return []string{"report", "--db", db, "--release", id, "--out", filepath.Join(out, "r.html")}
+		}, "2024-r001"},
+		{"keys revoke", func(id string) []string { return []string{"keys", "revoke", "--db", db, id} }, key.ID},
+		{"cycles close", func(id string) []string { return []string{"cycles", "close", "--db", db, "--id", id} }, "2024"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wantCode, wantOut, wantErr := run(t, tt.args("zz-unknown")...)
+			code, stdout, stderr := run(t, tt.args(tt.real+"\xff")...)
+			if code != wantCode || strings.Contains(stderr, "bind") {
+				t.Fatalf("exit %d, stderr %q; an unknown ID gives exit %d, %q", code, stderr, wantCode, wantErr)
+			}
+			if stdout != wantOut || strings.Count(stderr, "does not exist") != strings.Count(wantErr, "does not exist") {
+				t.Fatalf("stdout %q stderr %q; an unknown ID gives %q, %q", stdout, stderr, wantOut, wantErr)
+			}
+		})
 	}
 }
