@@ -16,14 +16,7 @@ import (
 )
 
 func TestExportCommand(t *testing.T) {
-	file, _ := populationFile(t, 500, 33)
-	db := newDB(t, "2024")
-	if code, _, stderr := run(t, "ingest", "--db", db, file); code != exitOK {
-		t.Fatalf("ingest: %s", stderr)
-	}
-	if code, _, stderr := run(t, "release", "--db", db, "--cycle", "2024", "--epsilon", "2"); code != exitOK {
-		t.Fatalf("release: %s", stderr)
-	}
+	db := releasedDB(t, 500, 33, "2")
 	dir := t.TempDir()
 
 	// CSV with its JSON metadata sidecar.

@@ -26,6 +26,21 @@ func newDB(t *testing.T, cycles ...string) string {
 	return db
 }
 
+// releasedDB creates a warehouse with cycle 2024 holding a population of orgs and one
+// release of it (2024-r001) at the given epsilon, all through the CLI.
+func releasedDB(t *testing.T, orgs int, seed uint64, epsilon string) string {
+	t.Helper()
+	file, _ := populationFile(t, orgs, seed)
+	db := newDB(t, "2024")
+	if code, _, stderr := run(t, "ingest", "--db", db, file); code != exitOK {
+		t.Fatalf("ingest: %s", stderr)
+	}
+	if code, _, stderr := run(t, "release", "--db", db, "--cycle", "2024", "--epsilon", epsilon); code != exitOK {
+		t.Fatalf("release: %s", stderr)
+	}
+	return db
+}
+
 func ingestJSON(t *testing.T, args ...string) (int, ingest.Report, string) {
 	t.Helper()
 	code, out, stderr := run(t, append([]string{"ingest", "--json"}, args...)...)

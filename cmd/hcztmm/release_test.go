@@ -93,14 +93,7 @@ func TestKeysCommands(t *testing.T) {
 // exit code, a "does not exist"-style message or an empty list), never DuckDB's "could
 // not bind parameter".
 func TestCommandsWithIDsThatAreNotUTF8(t *testing.T) {
-	file, _ := populationFile(t, 200, 5)
-	db := newDB(t, "2024")
-	if code, _, stderr := run(t, "ingest", "--db", db, file); code != exitOK {
-		t.Fatalf("ingest: %s", stderr)
-	}
-	if code, _, stderr := run(t, "release", "--db", db, "--cycle", "2024", "--epsilon", "1"); code != exitOK {
-		t.Fatalf("release: %s", stderr)
-	}
+	db := releasedDB(t, 200, 5, "1")
 	if code, _, stderr := run(t, "keys", "create", "--db", db, "--role", "admin", "--label", "ops"); code != exitOK {
 		t.Fatalf("keys create: %s", stderr)
 	}
