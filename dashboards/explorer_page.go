@@ -101,16 +101,12 @@ func (p *Pages) buildExplorer(ctx context.Context, wantRelease, wantPart, wantCo
 		d.Releases = append(d.Releases, option{Value: r.ID, Selected: r.ID == sel.ID,
 			Label: fmt.Sprintf("Cycle %s · %s · ε %g", r.Cycle, r.ID, r.Epsilon)})
 	}
-	rel, err := p.rel.load(ctx, sel)
+	shown, err := p.show(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
-	meta := metaOf(sel, rel)
-	d.Release = &meta
-	m, err := p.deps.Models.Get(rel.ModelVersion)
-	if err != nil {
-		return nil, err
-	}
+	rel, m := shown.rel, shown.model
+	d.Release = &shown.meta
 	for _, f := range exportFormats {
 		d.Exports = append(d.Exports, link{Href: p.cfg.ExportBase + url.PathEscape(sel.ID) + "/export?format=" + f.Format, Label: f.Label})
 	}

@@ -73,16 +73,12 @@ func (p *Pages) buildFindings(ctx context.Context, wantCycle string) (*findingsD
 	for _, r := range latest {
 		d.Cycles = append(d.Cycles, option{Value: r.Cycle, Label: "Cycle " + r.Cycle, Selected: r.Cycle == sel.Cycle})
 	}
-	rel, err := p.rel.load(ctx, sel)
+	shown, err := p.show(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
-	meta := metaOf(sel, rel)
-	d.Release = &meta
-	m, err := p.deps.Models.Get(rel.ModelVersion)
-	if err != nil {
-		return nil, err
-	}
+	rel, m := shown.rel, shown.model
+	d.Release = &shown.meta
 	conf := rel.Request.Confidence
 	if conf <= 0 {
 		conf = privacy.DefaultConfidence

@@ -133,6 +133,27 @@ func latestPerCycle(infos []warehouse.ReleaseInfo) []warehouse.ReleaseInfo {
 	return out
 }
 
+// shown is a release a page draws: the release itself, the model its labels come from
+// and the footnote that says which release it is.
+type shown struct {
+	rel   *privacy.Release
+	model *model.Model
+	meta  releaseMeta
+}
+
+// show loads the release info names and the model it was computed on.
+func (p *Pages) show(ctx context.Context, info warehouse.ReleaseInfo) (shown, error) {
+	rel, err := p.rel.load(ctx, info)
+	if err != nil {
+		return shown{}, err
+	}
+	m, err := p.deps.Models.Get(rel.ModelVersion)
+	if err != nil {
+		return shown{}, err
+	}
+	return shown{rel: rel, model: m, meta: metaOf(info, rel)}, nil
+}
+
 // load returns the decoded release, checking the stored body against the digest the
 // warehouse recorded when it published it.
 func (rs *releases) load(ctx context.Context, info warehouse.ReleaseInfo) (*privacy.Release, error) {
