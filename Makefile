@@ -35,8 +35,10 @@ bench:
 	$(GO) run -tags $(TAGS) ./cmd/hcztmm-bench -go $(GO) $(BENCHFLAGS)
 
 ## soak: the loopback soak (cmd/hcztmm TestSoak) for SOAKTIME: the real server under mixed
-## submissions, reads, dashboards and releases; fails on any 5xx, lost submission or memory
-## that grows outside DuckDB's buffers. `make test` runs a 15 s round.
+## submissions, reads, dashboards and releases, then a quiet tail of reads only (a quarter
+## as long, at least 10 s); fails on any 5xx, lost submission, memory that grows outside
+## DuckDB's buffers faster than the data, or memory that grows at all in the quiet tail.
+## `make test` runs a 15 s round.
 SOAKTIME ?= 5m
 soak:
 	$(GO) test -tags $(TAGS) -count=1 -run '^TestSoak$$' -v -timeout 90m ./cmd/hcztmm -args -soak $(SOAKTIME)

@@ -26,6 +26,7 @@ var (
 	soakDuration = flag.Duration("soak", 15*time.Second, "how long TestSoak loads the server")
 	soakWriters  = flag.Int("soak-writers", 8, "TestSoak's concurrent submitting clients (each cycles through three organisations)")
 	soakReaders  = flag.Int("soak-readers", 6, "TestSoak's concurrent reading clients")
+	soakQuiet    = flag.Duration("soak-quiet", 0, "how long TestSoak goes on reading after the writers stop (0: a quarter of -soak, at least 10s)")
 )
 
 // Limits of the soak's memory check. After the warm-up, memory outside DuckDB's buffers
@@ -45,7 +46,8 @@ const (
 // submitting new answers, providers, researchers and analysts reading through the API
 // and the dashboards, and an administrator publishing releases. It fails on any 5xx,
 // transport error or unexpected status, on any acknowledged submission or release not
-// stored as acknowledged, and on resident memory that grows through the run.
+// stored as acknowledged, on memory outside DuckDB's buffers that grows faster than the
+// data stored, and on memory that grows at all in the quiet tail, when only reads arrive.
 func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak runs a server under load")
@@ -58,8 +60,13 @@ func TestSoak(t *testing.T) {
 	st := newSoakStats()
 	ops := soakReads(t, w, srv.base)
 
+	// Writers and the administrator stop after -soak; readers and the memory sampler go
+	// on through the quiet tail, where no data arrives and memory must hold level.
+	quiet := quietTail(*soakDuration, *soakQuiet)
 	ctx, cancel := context.WithTimeout(context.Background(), *soakDuration)
 	defer cancel()
+	readCtx, cancelReads := context.WithTimeout(context.Background(), *soakDuration+quiet)
+	defer cancelReads()
 	start := time.Now()
 	var wg sync.WaitGroup
 	var cutOff, storedCount atomic.Int64
@@ -83,11 +90,11 @@ func TestSoak(t *testing.T) {
 	for g := range readers {
 		rng := rand.New(rand.NewPCG(uint64(g), 99))
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for readCtx.Err() == nil {
 				op := ops[rng.IntN(len(ops))]
 				began := time.Now()
-				status, err := op.do(ctx, client)
-				if ctx.Err() != nil && status == 0 {
+				status, err := op.do(readCtx, client)
+				if readCtx.Err() != nil && status == 0 {
 					return
 				}
 				st.record(op.name, status, time.Since(began), err)
@@ -112,7 +119,7 @@ func TestSoak(t *testing.T) {
 	})
 	var samples []memSample
 	wg.Go(func() {
-		every(ctx, 500*time.Millisecond, func() bool {
+		every(readCtx, 500*time.Millisecond, func() bool {
 			rss, err := srv.rss()
 			if err != nil {
 				t.Errorf("server memory: %v", err)
@@ -120,7 +127,7 @@ func TestSoak(t *testing.T) {
 			}
 			heap, duck, err := serverMemory(client, srv.base, w.admin)
 			if err != nil {
-				if ctx.Err() == nil {
+				if readCtx.Err() == nil {
 					t.Errorf("server memory: %v", err)
 				}
 				return false
@@ -133,8 +140,8 @@ func TestSoak(t *testing.T) {
 	elapsed := time.Since(start)
 	srv.stop(t)
 
-	t.Logf("soak of %s against %s (%d organisations, %d writers, %d readers, releases every %s):\n%s",
-		elapsed.Round(time.Second), srv.base, w.population, writers, readers, max(*soakDuration/8, 2*time.Second), st.table(elapsed))
+	t.Logf("soak of %s against %s (%d organisations, %d writers and releases every %s for %s, %d readers throughout):\n%s",
+		elapsed.Round(time.Second), srv.base, w.population, writers, max(*soakDuration/8, 2*time.Second), soakDuration.Round(time.Second), readers, st.table(elapsed))
 	if st.failures() > 0 {
 		t.Errorf("%d requests failed (5xx, transport error or unexpected status):\n%s", st.failures(), strings.Join(st.firstErrors, "\n"))
 	}
@@ -152,16 +159,43 @@ func TestSoak(t *testing.T) {
 		t.Error("no submission was acknowledged")
 	}
 
-	rep, err := memoryTrend(samples, warmup(*soakDuration))
+	rep, err := memoryTrend(samples, warmup(*soakDuration), *soakDuration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("memory after %s warm-up: %s", warmup(*soakDuration), rep)
+	t.Logf("memory under mixed load, after %s warm-up: %s", warmup(*soakDuration), rep)
 	if allowed := rep.allowedGrowth(); rep.rest.growth > allowed {
 		t.Errorf("memory outside DuckDB's buffers grows through the soak: %.1f MiB over the measured window (%d submissions stored in it), more than the %.1f MiB allowed",
 			rep.rest.growth/(1<<20), rep.stored, allowed/(1<<20))
 	}
+	settled := *soakDuration + quietSettle
+	tail, err := memoryTrend(samples, settled, *soakDuration+quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("memory in the quiet tail (reads only), after %s to settle: %s", quietSettle, tail)
+	if tail.rest.growth > soakQuietGrowth || tail.rss.growth > soakQuietGrowth {
+		t.Errorf("memory grows while only reads arrive: %.1f MiB outside DuckDB's buffers, %.1f MiB resident over %s, more than the %.0f MiB allowed",
+			tail.rest.growth/(1<<20), tail.rss.growth/(1<<20), tail.window.Round(time.Second), float64(soakQuietGrowth)/(1<<20))
+	}
 }
+
+// quietTail is how long the soak goes on reading after its writers stop: flag, else a
+// quarter of the soak, at least 10 s so that the trend has samples to stand on.
+func quietTail(soak, flag time.Duration) time.Duration {
+	if flag > 0 {
+		return flag
+	}
+	return max(soak/4, 10*time.Second)
+}
+
+// quietSettle is left out at the start of the quiet tail: requests cut off by the end
+// of the writing phase finish, a last release is decoded and cached.
+const quietSettle = 2 * time.Second
+
+// soakQuietGrowth bounds memory growth in the quiet tail. With no new data nothing has a
+// reason to grow: the bound only absorbs the Go heap's and the allocator's sawtooth.
+const soakQuietGrowth = 8 << 20
 
 // every calls fn each period until ctx ends or fn returns false.
 func every(ctx context.Context, period time.Duration, fn func() bool) {
@@ -421,16 +455,17 @@ func (r memReport) allowedGrowth() float64 {
 	return math.Max(soakGrowthFloor, soakGrowthPerSubmission*float64(r.stored))
 }
 
-// memoryTrend fits a least-squares line through each series after warm-up.
-func memoryTrend(samples []memSample, warm time.Duration) (memReport, error) {
+// memoryTrend fits a least-squares line through each series over the samples taken
+// from from (after a warm-up or settling) until before to.
+func memoryTrend(samples []memSample, from, to time.Duration) (memReport, error) {
 	var kept []memSample
 	for _, s := range samples {
-		if s.at >= warm {
+		if s.at >= from && s.at < to {
 			kept = append(kept, s)
 		}
 	}
 	if len(kept) < 5 {
-		return memReport{}, fmt.Errorf("only %d memory samples after the %s warm-up: the soak is too short to judge memory", len(kept), warm)
+		return memReport{}, fmt.Errorf("only %d memory samples between %s and %s: the soak is too short to judge memory", len(kept), from, to)
 	}
 	window := kept[len(kept)-1].at - kept[0].at
 	at := make([]float64, len(kept))
@@ -504,7 +539,7 @@ func TestMemoryTrend(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := memoryTrend(tt.samples, 4*time.Second)
+			r, err := memoryTrend(tt.samples, 4*time.Second, time.Hour)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -516,7 +551,7 @@ func TestMemoryTrend(t *testing.T) {
 			}
 		})
 	}
-	if _, err := memoryTrend(series(0, func(float64) float64 { return 0 })[:10], 4*time.Second); err == nil {
+	if _, err := memoryTrend(series(0, func(float64) float64 { return 0 })[:10], 4*time.Second, time.Hour); err == nil {
 		t.Error("a soak with too few samples after warm-up was judged")
 	}
 }
