@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,18 +115,19 @@ func (p readPool) QueryRowContext(ctx context.Context, query string, args ...any
 // bindable returns args with every string made bindable by bindableKey, copying only
 // when one needs it.
 func bindable(args []any) []any {
+	var out []any // nil until a string needs replacing
 	for i, a := range args {
 		if s, ok := a.(string); ok && !utf8.ValidString(s) {
-			out := append([]any(nil), args...)
-			for j := i; j < len(out); j++ {
-				if s, ok := out[j].(string); ok {
-					out[j] = bindableKey(s)
-				}
+			if out == nil {
+				out = slices.Clone(args)
 			}
-			return out
+			out[i] = bindableKey(s)
 		}
 	}
-	return args
+	if out == nil {
+		return args
+	}
+	return out
 }
 
 // bindableKey is a lookup key DuckDB will bind: s itself when it is valid UTF-8, else s
