@@ -101,12 +101,11 @@ func (p *Pages) buildExplorer(ctx context.Context, wantRelease, wantPart, wantCo
 		d.Releases = append(d.Releases, option{Value: r.ID, Selected: r.ID == sel.ID,
 			Label: fmt.Sprintf("Cycle %s · %s · ε %g", r.Cycle, r.ID, r.Epsilon)})
 	}
-	shown, err := p.show(ctx, sel)
+	rel, m, meta, err := p.show(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
-	rel, m := shown.rel, shown.model
-	d.Release = &shown.meta
+	d.Release = meta
 	for _, f := range exportFormats {
 		d.Exports = append(d.Exports, link{Href: p.cfg.ExportBase + url.PathEscape(sel.ID) + "/export?format=" + f.Format, Label: f.Label})
 	}

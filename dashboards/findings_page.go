@@ -73,12 +73,11 @@ func (p *Pages) buildFindings(ctx context.Context, wantCycle string) (*findingsD
 	for _, r := range latest {
 		d.Cycles = append(d.Cycles, option{Value: r.Cycle, Label: "Cycle " + r.Cycle, Selected: r.Cycle == sel.Cycle})
 	}
-	shown, err := p.show(ctx, sel)
+	rel, m, meta, err := p.show(ctx, sel)
 	if err != nil {
 		return nil, err
 	}
-	rel, m := shown.rel, shown.model
-	d.Release = &shown.meta
+	d.Release = meta
 	conf := rel.Request.Confidence
 	if conf <= 0 {
 		conf = privacy.DefaultConfidence

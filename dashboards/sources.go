@@ -133,25 +133,19 @@ func latestPerCycle(infos []warehouse.ReleaseInfo) []warehouse.ReleaseInfo {
 	return out
 }
 
-// shown is a release a page draws: the release itself, the model its labels come from
-// and the footnote that says which release it is.
-type shown struct {
-	rel   *privacy.Release
-	model *model.Model
-	meta  releaseMeta
-}
-
-// show loads the release info names and the model it was computed on.
-func (p *Pages) show(ctx context.Context, info warehouse.ReleaseInfo) (shown, error) {
+// show loads the release info names for a page: the release, the model its labels come
+// from and the footnote that says which release it is.
+func (p *Pages) show(ctx context.Context, info warehouse.ReleaseInfo) (*privacy.Release, *model.Model, *releaseMeta, error) {
 	rel, err := p.rel.load(ctx, info)
 	if err != nil {
-		return shown{}, err
+		return nil, nil, nil, err
 	}
 	m, err := p.deps.Models.Get(rel.ModelVersion)
 	if err != nil {
-		return shown{}, err
+		return nil, nil, nil, err
 	}
-	return shown{rel: rel, model: m, meta: metaOf(info, rel)}, nil
+	meta := metaOf(info, rel)
+	return rel, m, &meta, nil
 }
 
 // load returns the decoded release, checking the stored body against the digest the
