@@ -98,8 +98,7 @@ func TestCommandsWithIDsThatAreNotUTF8(t *testing.T) {
 		t.Fatalf("keys create: %s", stderr)
 	}
 	_, list, _ := run(t, "keys", "list", "--db", db)
-	var key struct{ ID string }
-	key.ID = strings.Fields(strings.Split(list, "\n")[1])[0]
+	keyID := strings.Fields(strings.Split(list, "\n")[1])[0]
 	out := t.TempDir()
 	for _, tt := range []struct {
 		name string
@@ -116,7 +115,7 @@ func TestCommandsWithIDsThatAreNotUTF8(t *testing.T) {
 		{"report --release", func(id string) []string {
 			return []string{"report", "--db", db, "--release", id, "--out", filepath.Join(out, "r.html")}
 		}, "2024-r001"},
-		{"keys revoke", func(id string) []string { return []string{"keys", "revoke", "--db", db, id} }, key.ID},
+		{"keys revoke", func(id string) []string { return []string{"keys", "revoke", "--db", db, id} }, keyID},
 		{"cycles close", func(id string) []string { return []string{"cycles", "close", "--db", db, "--id", id} }, "2024"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

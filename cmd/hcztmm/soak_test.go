@@ -180,11 +180,11 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// quietTail is how long the soak goes on reading after its writers stop: flag, else a
-// quarter of the soak, at least 10 s so that the trend has samples to stand on.
-func quietTail(soak, flag time.Duration) time.Duration {
-	if flag > 0 {
-		return flag
+// quietTail is how long the soak goes on reading after its writers stop: -soak-quiet when
+// set, else a quarter of the soak, at least 10 s so that the trend has samples to stand on.
+func quietTail(soak, set time.Duration) time.Duration {
+	if set > 0 {
+		return set
 	}
 	return max(soak/4, 10*time.Second)
 }
