@@ -53,13 +53,9 @@ func newExportWorld(t *testing.T, orgs int) *exportWorld {
 	if err := db.CreateCycle(ctx, warehouse.Cycle{ID: cycle, ModelVersion: m.Version, Epsilon: 5, Delta: 1e-6}); err != nil {
 		t.Fatal(err)
 	}
-	subs := make([]warehouse.ScoredSubmission, len(pop.Submissions))
-	for i, s := range pop.Submissions {
-		keys, err := m.CohortKeysOf(s.Organisation)
-		if err != nil {
-			t.Fatal(err)
-		}
-		subs[i] = warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "test"}
+	subs, err := warehouse.ScoreAll(m, pop.Submissions, "test")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := db.Commit(ctx, subs, true); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/hcztmm/warehouse/model"
@@ -59,3 +60,19 @@ const (
 	CycleOpen   = "open"
 	CycleClosed = "closed"
 )
+
+// ScoreAll prepares submissions that are already known to be valid (generated demo or
+// benchmark data, test populations) for Commit: each gets its cohort keys and numeric
+// scorecard from m, and source. Files and API bodies go through package ingest instead,
+// which validates and content-hashes them first.
+func ScoreAll(m *model.Model, subs []model.Submission, source string) ([]ScoredSubmission, error) {
+	out := make([]ScoredSubmission, len(subs))
+	for i, s := range subs {
+		keys, err := m.CohortKeysOf(s.Organisation)
+		if err != nil {
+			return nil, fmt.Errorf("score submission of %s: %w", s.Organisation.ID, err)
+		}
+		out[i] = ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: source}
+	}
+	return out, nil
+}

@@ -258,13 +258,9 @@ func releasedPopulation(ctx context.Context, env *Env, name string) (*warehouse.
 		return fail(err)
 	}
 	subs := pop.CycleSubmissions(cycle)
-	scored := make([]warehouse.ScoredSubmission, len(subs))
-	for i, s := range subs {
-		keys, err := m.CohortKeysOf(s.Organisation)
-		if err != nil {
-			return fail(err)
-		}
-		scored[i] = warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "bench"}
+	scored, err := warehouse.ScoreAll(m, subs, "bench")
+	if err != nil {
+		return fail(err)
 	}
 	if _, err := db.Commit(ctx, scored, true); err != nil {
 		return fail(err)

@@ -45,13 +45,9 @@ func (release) Run(ctx context.Context, env *Env) ([]Row, error) {
 	if err := db.CreateCycle(ctx, warehouse.Cycle{ID: cycle, ModelVersion: m.Version, Epsilon: 10, Delta: 1e-6}); err != nil {
 		return nil, err
 	}
-	subs := make([]warehouse.ScoredSubmission, 0, len(pop.Submissions))
-	for _, s := range pop.CycleSubmissions(cycle) {
-		keys, err := m.CohortKeysOf(s.Organisation)
-		if err != nil {
-			return nil, err
-		}
-		subs = append(subs, warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "bench"})
+	subs, err := warehouse.ScoreAll(m, pop.CycleSubmissions(cycle), "bench")
+	if err != nil {
+		return nil, err
 	}
 	if _, err := db.Commit(ctx, subs, true); err != nil {
 		return nil, err

@@ -67,13 +67,9 @@ func newServedWorld(t *testing.T, orgs, providers int) *servedWorld {
 		t.Fatal(err)
 	}
 	subs := pop.CycleSubmissions(w.cycle)
-	scored := make([]warehouse.ScoredSubmission, len(subs))
-	for i, s := range subs {
-		keys, err := m.CohortKeysOf(s.Organisation)
-		if err != nil {
-			t.Fatal(err)
-		}
-		scored[i] = warehouse.ScoredSubmission{Submission: s, Keys: keys, Score: m.Assess(s.Answers), Source: "test"}
+	scored, err := warehouse.ScoreAll(m, subs, "test")
+	if err != nil {
+		t.Fatal(err)
 	}
 	if _, err := db.Commit(ctx, scored, true); err != nil {
 		t.Fatal(err)
