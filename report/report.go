@@ -436,6 +436,20 @@ func (b *builder) differenceSection(p privacy.Partitioning, title, noun string) 
 		c *privacy.Cohort
 		f privacy.Figure
 	}
+	// extremes returns the points with the highest and the lowest value (the first of
+	// each on a tie).
+	extremes := func(xs []pt) (hi, lo pt) {
+		hi, lo = xs[0], xs[0]
+		for _, x := range xs[1:] {
+			if x.f.Value > hi.f.Value {
+				hi = x
+			}
+			if x.f.Value < lo.f.Value {
+				lo = x
+			}
+		}
+		return hi, lo
+	}
 	var means []pt
 	var suppressed []string
 	var supTraces []Trace
@@ -450,16 +464,7 @@ func (b *builder) differenceSection(p privacy.Partitioning, title, noun string) 
 		}
 	}
 	if len(means) >= 2 {
-		hi, lo := 0, 0
-		for i, x := range means {
-			if x.f.Value > means[hi].f.Value {
-				hi = i
-			}
-			if x.f.Value < means[lo].f.Value {
-				lo = i
-			}
-		}
-		H, L := means[hi], means[lo]
+		H, L := extremes(means)
 		tr := []Trace{b.trace(b.rel, H.c, privacy.MetricOverallMean, privacy.SubjectOverall, "", H.f), b.trace(b.rel, L.c, privacy.MetricOverallMean, privacy.SubjectOverall, "", L.f)}
 		var text string
 		if overlap(H.f.Low, H.f.High, L.f.Low, L.f.High) {
@@ -496,16 +501,7 @@ func (b *builder) differenceSection(p privacy.Partitioning, title, noun string) 
 				}
 			}
 			if len(shares) >= 2 {
-				hi, lo := 0, 0
-				for i, x := range shares {
-					if x.f.Value > shares[hi].f.Value {
-						hi = i
-					}
-					if x.f.Value < shares[lo].f.Value {
-						lo = i
-					}
-				}
-				H, L := shares[hi], shares[lo]
+				H, L := extremes(shares)
 				tr := []Trace{b.trace(b.rel, H.c, privacy.MetricPostureShare, privacy.SubjectOverall, level, H.f), b.trace(b.rel, L.c, privacy.MetricPostureShare, privacy.SubjectOverall, level, L.f)}
 				var text string
 				if overlap(H.f.Low, H.f.High, L.f.Low, L.f.High) {
